@@ -1,0 +1,1 @@
+"""cyclegan_dct (work in progress)."""

@@ -1,0 +1,184 @@
+"""Run folders and resumable training state, shared by the three trainers.
+
+It lives in ``data`` because ``data`` is the one package every trainer may
+depend on (``data`` <- ``vgg19`` <- ``msrgan``, ``data`` <- ``cyclegan_dct``).
+
+A run folder (``backup/<package>/``) describes itself::
+
+    config.json            the run's configuration (written atomically)
+    ckpt/checkpoint        the ``latest`` pointer (as the original's backup dirs)
+    ckpt/ckpt-<epoch>.*    full training state: networks, optimizers, epoch
+    *.keras                exported models, opened by ``keras.models.load_model``
+
+Checkpoints are written by ``tf.train.CheckpointManager`` (shards written
+under temporary names, pointer file replaced atomically), only at epoch ends
+and only while every logged loss is finite. A process killed at any moment
+therefore resumes from the last complete epoch with optimizer state and step.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data.io import atomic_path, write_json
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+
+
+def set_precision(name):
+    """Set the global Keras dtype policy (``float32``, ``mixed_bfloat16`` or ``mixed_float16``)."""
+    if name not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {name!r}")
+    keras.mixed_precision.set_global_policy(name)
+
+
+def load_config(run_dir):
+    """The ``config.json`` of a run folder, as a dict."""
+    import json
+
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no config.json (is {run_dir} a run folder?)")
+    return json.loads(path.read_text())
+
+
+def prepare_run_dir(run_dir, config, resume=True, fixed_keys=()):
+    """Create ``run_dir`` and write ``config.json``.
+
+    With ``resume`` and an existing config, the values of ``fixed_keys`` (the
+    architecture) must match, else ``ValueError`` names the differing keys.
+    Without ``resume`` the old checkpoints are removed, so training starts anew.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    old_path = run_dir / "config.json"
+    if resume and old_path.is_file() and (run_dir / "ckpt" / "checkpoint").is_file():
+        old = load_config(run_dir)
+        bad = [k for k in fixed_keys if k in old and old[k] != config.get(k)]
+        if bad:
+            diffs = ", ".join(f"{k}: saved {old[k]!r} vs now {config.get(k)!r}" for k in bad)
+            raise ValueError(
+                f"{old_path}: cannot resume, the architecture differs ({diffs}); "
+                "use another --backup-dir or --no-resume"
+            )
+    if not resume and (run_dir / "ckpt").exists():
+        shutil.rmtree(run_dir / "ckpt")
+    write_json(old_path, config)
+    return run_dir
+
+
+def save_model(model, path):
+    """Export a Keras model to ``.keras`` atomically (temp file, then rename)."""
+    with atomic_path(path) as tmp:
+        model.save(str(tmp))
+
+
+class TrainingState:
+    """Full training state (networks, optimizers, epoch) in ``run_dir/ckpt``.
+
+    ``trackables`` are the objects to save, e.g. ``generator=g, g_optimizer=opt``.
+    """
+
+    def __init__(self, run_dir, max_to_keep=3, **trackables):
+        self.directory = Path(run_dir) / "ckpt"
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **trackables)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.directory), max_to_keep=max_to_keep, checkpoint_name="ckpt"
+        )
+
+    @property
+    def latest(self):
+        return self.manager.latest_checkpoint
+
+    def restore(self):
+        """Restore the latest checkpoint if any; return the number of completed epochs."""
+        if not self.latest:
+            return 0
+        try:
+            self.checkpoint.restore(self.latest).assert_existing_objects_matched()
+        except Exception as e:
+            raise RuntimeError(f"{self.latest}: cannot restore checkpoint ({e})") from e
+        return int(self.epoch.numpy())
+
+    def save(self, epoch):
+        self.epoch.assign(epoch)
+        return self.manager.save(checkpoint_number=epoch)
+
+
+def check_finite(logs, where):
+    """Raise :class:`NonFiniteLossError` if any value in ``logs`` is NaN or infinite."""
+    for k, v in (logs or {}).items():
+        try:
+            f = float(np.asarray(v))
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(f):
+            raise NonFiniteLossError(f"{k} = {f} {where}; training stopped, the last good checkpoint is kept")
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Stops on a non-finite loss; at each epoch end saves the state, then calls ``export``.
+
+    ``export(epoch, logs)`` (optional) writes the ``.keras`` files; it is only
+    called after the state was saved, and never with non-finite logs.
+    """
+
+    def __init__(self, state, export=None, initial_epoch=0, steps_per_epoch=None):
+        super().__init__()
+        self.state = state
+        self.export = export
+        self.epoch = initial_epoch
+        self.steps_per_epoch = steps_per_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        check_finite(logs, f"at epoch {self.epoch + 1}, batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        check_finite(logs, f"at the end of epoch {epoch + 1}")
+        self.state.save(epoch + 1)
+        if self.export is not None:
+            self.export(epoch + 1, dict(logs or {}))
+
+
+class ImageSummary(keras.callbacks.Callback):
+    """Writes TensorBoard images every ``every`` training steps.
+
+    ``make_images(model)`` returns ``{name: array (N, H, W, C) in [0, 1]}``.
+    """
+
+    def __init__(self, logdir, make_images, every=100, initial_step=0, max_outputs=4):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(Path(logdir) / "images"))
+        self.make_images = make_images
+        self.every = max(int(every), 1)
+        self.step = int(initial_step)
+        self.max_outputs = max_outputs
+
+    def _write(self):
+        images = self.make_images(self.model)
+        with self.writer.as_default(step=self.step):
+            for name, img in images.items():
+                tf.summary.image(name, np.clip(np.asarray(img, np.float32), 0, 1), max_outputs=self.max_outputs)
+        self.writer.flush()
+
+    def on_train_begin(self, logs=None):
+        self._write()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.every == 0:
+            self._write()

@@ -1,0 +1,1 @@
+"""msrgan (work in progress)."""

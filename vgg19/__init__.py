@@ -1,0 +1,1 @@
+"""vgg19 (work in progress)."""
