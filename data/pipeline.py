@@ -1,0 +1,229 @@
+"""``tf.data`` pipelines for the classifier (miniVGG19) and the super-resolution GAN (mSRGAN).
+
+Sources: a folder in the original layout (``DIR/train/NN_<id>.png``, see
+:mod:`data.layout`) or, with ``data_dir=None``, the embedded demo data of
+:mod:`data.synthetic`. Images come out as float32 in [-1, 1] (8-bit:
+``x / 127.5 - 1``; 16-bit: full range, ``x / 32767.5 - 1``), PNG or TIFF.
+
+Training augmentation is the original's ``utils/augment.py`` (applied in the
+order crop-and-zoom, left-right flip, gamma brightness, box blur), rewritten
+with stateless TF ops: each element's random numbers derive from
+``(seed, element counter)``, so a pipeline is reproducible and still draws
+new augmentations every epoch.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from data import synthetic
+from data.io import ImageError, read_image, to_model_range
+from data.layout import list_split
+
+AUTOTUNE = tf.data.AUTOTUNE
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels (3 = palette)
+
+
+# ------------------------------------------------------------------ public API
+
+
+def classification_dataset(data_dir=None, split="train", batch_size=128, image_size=96, augment=None, shuffle=None,
+                           seed=0, repeat=True, demo_n=1300):
+    """Batches of ``(images float32 (B, S, S, 3) in [-1, 1], labels int32 (B,))``.
+
+    Args:
+        data_dir: folder in the original layout, or ``None`` for the embedded demo data
+            (``demo_n`` images in both splits, 10 % test, resized to ``image_size`` if not 96).
+        split: ``"train"`` or ``"test"``.
+        batch_size: images per batch; with ``repeat`` the last partial batch is dropped
+            (static batch shape), without it it is kept (evaluation sees every image once).
+        image_size: S; folder images must be S x S RGB (error naming the file otherwise).
+        augment, shuffle: default ``split == "train"``.
+        seed: shuffling and augmentation seed.
+        repeat: repeat forever (training) or stop after one pass (evaluation).
+    """
+    images = _image_source(data_dir, split, image_size, demo_n)
+    return _finish(images, split, batch_size, augment, shuffle, seed, repeat, with_labels=True)
+
+
+def hr_dataset(data_dir=None, split="train", batch_size=16, image_size=96, augment=None, shuffle=None, seed=0,
+               repeat=True, demo_n=1300):
+    """Batches of high-resolution images only, float32 ``(B, S, S, 3)`` in [-1, 1].
+
+    Same arguments as :func:`classification_dataset`; the SR model makes its
+    low-resolution input inside its graph with :func:`downscale`, as the original did.
+    """
+    images = _image_source(data_dir, split, image_size, demo_n)
+    return _finish(images, split, batch_size, augment, shuffle, seed, repeat, with_labels=False)
+
+
+def sr_pair_dataset(data_dir=None, split="train", batch_size=16, image_size=96, augment=None, shuffle=None, seed=0,
+                    repeat=True, demo_n=1300, factor=4):
+    """Batches of ``(lr (B, S/f, S/f, 3), hr (B, S, S, 3))``, both float32 in [-1, 1] (default 24 / 96)."""
+    if image_size % factor:
+        raise ValueError(f"image_size {image_size} is not divisible by factor {factor}")
+    ds = hr_dataset(data_dir, split, batch_size, image_size, augment, shuffle, seed, repeat, demo_n)
+    return ds.map(lambda hr: (downscale(hr, factor), hr), num_parallel_calls=AUTOTUNE)
+
+
+def downscale(hr, factor=4, clip=True):
+    """The original's low-resolution input: bicubic ``tf.image.resize`` by 1/``factor`` (no antialiasing).
+
+    ``hr``: float (B, H, W, C) or (H, W, C) in [-1, 1]. Bicubic overshoot is clipped back
+    to [-1, 1] unless ``clip=False`` (the original's TF1 ``resize_bicubic`` did not clip).
+    Works inside a ``tf.function`` with static or dynamic H, W.
+    """
+    hr = tf.convert_to_tensor(hr)
+    shape = tf.shape(hr)
+    size = tf.stack([shape[-3] // factor, shape[-2] // factor])
+    lr = tf.image.resize(hr, size, method="bicubic", antialias=False)
+    lr = tf.cast(lr, hr.dtype)
+    if hr.shape[-3] is not None and hr.shape[-2] is not None:
+        lr = tf.ensure_shape(lr, hr.shape[:-3] + (hr.shape[-3] // factor, hr.shape[-2] // factor, hr.shape[-1]))
+    return tf.clip_by_value(lr, -1.0, 1.0) if clip else lr
+
+
+def augment_image(image, seed, max_crop=0.1, gamma_max=2.0, max_blur=4):
+    """The original's training augmentation of one image, float32 (H, W, C) in [-1, 1].
+
+    ``seed``: int32/int64 shape-(2,) stateless seed. Steps (``utils/augment.py``):
+
+    1. crop-and-zoom: crop a random (1 - r) H x (1 - r) W window, r ~ U(0, ``max_crop``),
+       and resize it back (bilinear, as ``cv2.resize``);
+    2. left-right flip with probability 1/2;
+    3. gamma brightness: ``x <- (x)^(1 / gamma)`` on [0, 1] intensities, gamma ~ U(0, ``gamma_max``);
+    4. box blur with a random f x f mean filter, f in 1..``max_blur`` (reflect-101 border, as ``cv2.blur``).
+    """
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
+    shape = tf.shape(image)
+    h, w = shape[0], shape[1]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    # 1. crop and zoom
+    r = tf.random.stateless_uniform([], seeds[0], 0.0, max_crop)
+    ch, cw = tf.cast((1.0 - r) * hf, tf.int32), tf.cast((1.0 - r) * wf, tf.int32)
+    top = tf.random.stateless_uniform([], seeds[1], 0, tf.cast(r * hf, tf.int32) + 1, dtype=tf.int32)
+    left = tf.random.stateless_uniform([], seeds[2], 0, tf.cast(r * wf, tf.int32) + 1, dtype=tf.int32)
+    top, left = tf.minimum(top, h - ch), tf.minimum(left, w - cw)
+    crop = image[top:top + ch, left:left + cw]
+    image = tf.reshape(tf.image.resize(crop[None], tf.stack([h, w]), method="bilinear")[0], shape)
+    # 2. flip
+    flip = tf.random.stateless_uniform([], seeds[3]) < 0.5
+    image = tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image)
+    # 3. gamma brightness on [0, 1] intensities
+    gamma = tf.random.stateless_uniform([], seeds[4], 0.0, gamma_max)
+    x01 = tf.clip_by_value((image + 1.0) * 0.5, 0.0, 1.0)
+    image = tf.pow(x01, 1.0 / tf.maximum(gamma, 1e-3)) * 2.0 - 1.0
+    # 4. box blur f x f, f in 1..max_blur
+    f = tf.random.stateless_uniform([], seeds[5], 1, max_blur + 1, dtype=tf.int32)
+    branches = [lambda k=k: _box_blur(image, k) for k in range(1, max_blur + 1)]
+    return tf.reshape(tf.switch_case(f - 1, branches), shape)
+
+
+# ------------------------------------------------------------------ internals
+
+
+def _box_blur(image, f):
+    """``cv2.blur(image, (f, f))``: mean over an f x f window anchored at its centre, reflect-101 border."""
+    if f == 1:
+        return image
+    lo, hi = f // 2, f - 1 - f // 2
+    padded = tf.pad(image, [[lo, hi], [lo, hi], [0, 0]], mode="REFLECT")
+    channels = image.shape[-1] or 3
+    kernel = tf.fill([f, f, channels, 1], 1.0 / (f * f))
+    return tf.nn.depthwise_conv2d(padded[None], kernel, [1, 1, 1, 1], "VALID")[0]
+
+
+class _Source:
+    """Image tensors or file paths with labels, before shuffling/batching."""
+
+    def __init__(self, dataset, n, decode):
+        self.dataset, self.n, self.decode = dataset, n, decode
+
+
+def _image_source(data_dir, split, image_size, demo_n):
+    if data_dir is None:
+        images, labels = synthetic.demo_split(split, n=demo_n)
+        if image_size != synthetic.SIZE:
+            interp = cv2.INTER_AREA if image_size < synthetic.SIZE else cv2.INTER_CUBIC
+            images = np.stack([cv2.resize(im, (image_size, image_size), interpolation=interp) for im in images])
+        ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+        return _Source(ds, len(labels), lambda im, lab: (tf.cast(im, tf.float32) / 127.5 - 1.0, lab))
+    paths, labels = list_split(data_dir, split)
+    for p in paths:
+        check_image_file(p, image_size)
+    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels.astype(np.int32)))
+    return _Source(ds, len(paths), lambda path, lab: (_decode(path, image_size), lab))
+
+
+def _decode(path, image_size):
+    """Read one PNG/TIFF (8- or 16-bit) to float32 (S, S, 3) in [-1, 1].
+
+    Decoding runs in Python (``data.io.read_image``, cv2/tifffile) so that a file that
+    is corrupt beyond its header fails with a message naming it.
+    """
+    def read(p):
+        p = p.decode()
+        img = read_image(p)
+        if img.shape != (image_size, image_size, 3):
+            raise ImageError(p, f"has shape {img.shape}, expected ({image_size}, {image_size}, 3)")
+        return to_model_range(img)
+
+    image = tf.numpy_function(read, [path], tf.float32, stateful=False)
+    return tf.ensure_shape(image, (image_size, image_size, 3))
+
+
+def check_image_file(path, image_size):
+    """Raise :class:`ImageError` naming ``path`` unless it is a ``image_size`` square RGB image.
+
+    PNGs are checked from their 26-byte header only (fast for large folders); TIFFs from their first page.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".png":
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+        if len(head) < 26 or head[:8] != _PNG_MAGIC or head[12:16] != b"IHDR":
+            raise ImageError(path, "not a valid PNG file (bad header)")
+        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+        if depth not in (8, 16):
+            raise ImageError(path, f"PNG bit depth {depth} is not supported (expected 8 or 16)")
+        channels = _PNG_CHANNELS.get(colour)
+    else:
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                shape = page.shape
+                height, width = page.imagelength, page.imagewidth
+                channels = 1 if len(shape) == 2 else shape[-1]
+        except Exception as e:
+            raise ImageError(path, f"cannot read TIFF header ({e})") from e
+    if channels != 3:
+        raise ImageError(path, f"has {channels} channel(s), expected 3 (RGB)")
+    if (height, width) != (image_size, image_size):
+        raise ImageError(path, f"image is {width}x{height}, expected {image_size}x{image_size}")
+
+
+def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labels):
+    augment = split == "train" if augment is None else augment
+    shuffle = split == "train" if shuffle is None else shuffle
+    ds = source.dataset
+    if shuffle:
+        ds = ds.shuffle(source.n, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(source.decode, num_parallel_calls=AUTOTUNE)
+    if augment:
+        counter = tf.data.Dataset.counter()
+        ds = tf.data.Dataset.zip((ds, counter)).map(
+            lambda pair, i: (augment_image(pair[0], tf.stack([tf.cast(seed, tf.int64), i])), pair[1]),
+            num_parallel_calls=AUTOTUNE)
+    if not with_labels:
+        ds = ds.map(lambda im, lab: im, num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE)

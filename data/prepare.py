@@ -1,0 +1,181 @@
+"""Data preparation CLI: ``python -m data.prepare {hpa,demo,masks} ...``.
+
+Every command writes into a hidden temporary folder beside ``OUT_DIR`` and
+moves the files into ``OUT_DIR`` only when everything succeeded, so an error
+(named file, non-zero exit) leaves no partial output.
+
+Examples::
+
+    python -m data.prepare hpa hpa_raw/ cyto/ --size 96 --labels train.csv
+    python -m data.prepare demo demo_cyto/ --n 1300
+    python -m data.prepare masks masks/ --n 100 --size 256 --like labels.tif
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+
+from data import N_CLASSES, hpa, masks, synthetic
+from data.io import ImageError, read_image, write_json, write_png, write_text, write_tiff
+from data.layout import file_name
+
+
+@contextlib.contextmanager
+def staged_output(out_dir):
+    """Yield a temporary folder; on success move its files into ``out_dir`` (created if needed)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        yield tmp
+        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            dst = out_dir / src.relative_to(tmp)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def labels_csv(rows):
+    """``labels.csv`` text: ``Id,Target,Split,File`` (Target = all labels, space-separated)."""
+    lines = ["Id,Target,Split,File"] + [f"{i},{' '.join(map(str, t))},{s},{f}" for i, t, s, f in rows]
+    return "\n".join(lines) + "\n"
+
+
+@click.group()
+def cli():
+    """Prepare data sets: HPA channel merge, embedded demo data, synthetic nuclei masks."""
+
+
+@cli.command("hpa")
+@click.argument("in_dir", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--size", default=96, show_default=True, type=click.IntRange(min=1), help="Output side in pixels.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
+              help="Kaggle HPA train.csv (Id,Target); writes OUT_DIR/{train,test}/NN_<id>.png and labels.csv.")
+@click.option("--test-fraction", default=0.1, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--seed", default=0, show_default=True, help="Seed of the train/test split.")
+@click.option("--skip-bad", is_flag=True, help="Skip (and report) bad fields instead of stopping.")
+def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_bad):
+    """Merge HPA stains (<id>_red/_green/_blue[/_yellow]) of IN_DIR into RGB PNGs in OUT_DIR.
+
+    R = microtubules (red), G = protein (green), B = DAPI (blue); yellow is discarded.
+    """
+    try:
+        fields = hpa.group_stain_files(in_dir)
+        labels = hpa.read_labels_csv(labels_path) if labels_path else None
+    except ValueError as e:
+        raise click.ClickException(str(e))
+    bad = {}
+
+    def reject(field_id, err):
+        if not skip_bad:
+            raise click.ClickException(str(err))
+        bad[field_id] = str(err)
+        click.echo(f"skipped {err}", err=True)
+
+    # cheap checks first, so a missing stain or label stops the run before any work
+    targets = {}
+    for field_id, stains in fields.items():
+        try:
+            err = hpa.missing_stains(field_id, stains)
+            if err:
+                raise err
+            if labels is not None:
+                targets[field_id] = hpa.first_label(field_id, labels, labels_path)
+        except hpa.FieldError as err:
+            reject(field_id, err)
+    good = [i for i in fields if i not in bad]
+    if labels is not None:
+        train_ids, test_ids = hpa.split_ids(good, test_fraction, seed)
+        split_of = {**{i: "train" for i in train_ids}, **{i: "test" for i in test_ids}}
+    rows = []
+    with staged_output(out_dir) as tmp:
+        with click.progressbar(good, label="Merging HPA fields", file=sys.stderr) as bar:
+            for field_id in bar:
+                try:
+                    rgb = hpa.merge_field(field_id, fields[field_id], size)
+                except (hpa.FieldError, ImageError) as err:
+                    reject(field_id, err)
+                    continue
+                if labels is None:
+                    write_png(tmp / f"{field_id}.png", rgb)
+                else:
+                    rel = Path(split_of[field_id]) / file_name(targets[field_id], field_id)
+                    write_png(tmp / rel, rgb)
+                    rows.append((field_id, labels[field_id], split_of[field_id], rel.as_posix()))
+        n_ok = len(good) - sum(1 for i in good if i in bad)
+        if n_ok == 0:
+            raise click.ClickException(f"{in_dir}: no field could be merged ({len(bad)} bad)")
+        if labels is not None:
+            write_text(tmp / "labels.csv", labels_csv(rows))
+    click.echo(f"wrote {n_ok} field(s) to {out_dir}" + (f", skipped {len(bad)} bad field(s)" if bad else ""))
+
+
+@cli.command("demo")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--n", default=1300, show_default=True, type=click.IntRange(min=1), help="Images in both splits.")
+@click.option("--test-fraction", default=0.1, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--seed", default=0, show_default=True)
+def demo_command(out_dir, n, test_fraction, seed):
+    """Write the embedded demo data set in the original layout: OUT_DIR/{train,test}/NN_<id>.png."""
+    rows = []
+    with staged_output(out_dir) as tmp:
+        for split in ("train", "test"):
+            images, labels = synthetic.demo_split(split, n, test_fraction, seed)
+            ids = synthetic.split_indices(split, n, test_fraction)
+            with click.progressbar(range(len(labels)), label=f"Writing {split}",
+                                   file=sys.stderr) as bar:
+                for k in bar:
+                    rel = Path(split) / file_name(labels[k], f"demo{ids[k]:05d}")
+                    write_png(tmp / rel, images[k])
+                    rows.append((f"demo{ids[k]:05d}", [int(labels[k])], split, rel.as_posix()))
+        write_text(tmp / "labels.csv", labels_csv(rows))
+    click.echo(f"wrote {len(rows)} demo image(s) in {N_CLASSES} classes to {out_dir}")
+
+
+@cli.command("masks")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--n", default=100, show_default=True, type=click.IntRange(min=1), help="Number of label images.")
+@click.option("--size", default=256, show_default=True, type=click.IntRange(min=8), help="Side in pixels.")
+@click.option("--like", type=click.Path(path_type=Path), default=None,
+              help="Real instance label image to fit density, area and axis ratio from.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--max-overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help=f"Largest hidden fraction of a nucleus [default: {masks.DEFAULT_STATS.max_overlap}].")
+def masks_command(out_dir, n, size, like, seed, max_overlap):
+    """Write random ellipse nuclei instance labels (uint16 TIFF, 0 = background) to OUT_DIR/NNNN.tif."""
+    stats = masks.DEFAULT_STATS
+    if like is not None:
+        try:
+            real = read_image(like)
+            if real.ndim != 2:
+                raise ImageError(like, f"expected a 2-D instance label image, got shape {real.shape}")
+            stats = masks.fit_mask_stats(real)
+        except ValueError as e:
+            raise click.ClickException(str(e) if str(like) in str(e) else f"{like}: {e}")
+    if max_overlap is not None:
+        stats = stats.replace(max_overlap=max_overlap)
+    counts = []
+    with staged_output(out_dir) as tmp:
+        with click.progressbar(range(n), label="Drawing masks", file=sys.stderr) as bar:
+            for i in bar:
+                labels = masks.random_ellipse_labels((size, size), stats, np.random.default_rng((seed, i)))
+                write_tiff(tmp / f"{i:04d}.tif", labels)
+                counts.append(int(labels.max()))
+        write_json(tmp / "mask_stats.json", {"stats": stats.to_dict(), "like": str(like) if like else None,
+                                             "seed": seed, "size": size, "n": n,
+                                             "nuclei_per_image_mean": float(np.mean(counts))})
+    click.echo(f"wrote {n} label image(s) to {out_dir} (mean {np.mean(counts):.1f} nuclei per image)")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,45 @@
+"""PSNR, SSIM, Dice, IoU against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from data import metrics
+
+
+def test_psnr_known_value():
+    ref = np.zeros((8, 8, 3), np.uint8)
+    test = ref.copy()
+    test[0, 0, 0] = 16  # MSE = 256 / 192
+    assert metrics.psnr(ref, test) == pytest.approx(10 * np.log10(255**2 / (256 / 192)))
+    assert metrics.psnr(ref, ref) == float("inf")
+    assert metrics.psnr(ref.astype(np.float32) / 255, test / 255.0, data_range=1.0) == pytest.approx(
+        metrics.psnr(ref, test))
+
+
+def test_ssim_identity_and_degradation():
+    rng = np.random.default_rng(0)
+    ref = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    assert metrics.ssim(ref, ref) == pytest.approx(1.0)
+    noisy = np.clip(ref + rng.normal(0, 40, ref.shape), 0, 255).astype(np.uint8)
+    assert 0 < metrics.ssim(ref, noisy) < 0.9
+    assert metrics.ssim(ref[..., 0], ref[..., 0]) == pytest.approx(1.0)  # greyscale
+    assert metrics.ssim(ref[:5, :5], noisy[:5, :5]) < 1  # small images use a smaller window
+    with pytest.raises(ValueError, match="shape"):
+        metrics.ssim(ref, ref[:16])
+
+
+def test_dice_iou():
+    a = np.zeros((10, 10), bool)
+    b = np.zeros((10, 10), bool)
+    a[:4] = True  # 40 px
+    b[2:6] = True  # 40 px, 20 shared
+    assert metrics.dice(a, b) == pytest.approx(2 * 20 / 80)
+    assert metrics.iou(a, b) == pytest.approx(20 / 60)
+    assert metrics.dice(a, a) == metrics.iou(a, a) == 1.0
+    assert metrics.dice(a, ~a) == metrics.iou(a, ~a) == 0.0
+    empty = np.zeros((3, 3), np.uint16)
+    assert metrics.dice(empty, empty) == metrics.iou(empty, empty) == 1.0
+    labels = np.array([[0, 3], [7, 0]], np.uint16)  # instance labels count as foreground
+    assert metrics.iou(labels, labels > 0) == 1.0
+    with pytest.raises(ValueError):
+        metrics.dice(a, b[:5])

@@ -1,0 +1,113 @@
+"""Embedded demo data: deterministic, balanced, 13 classes, separable, HPA-like channels."""
+
+import cv2
+import numpy as np
+import pytest
+
+from data import N_CLASSES, synthetic
+
+
+def test_shapes_balance_and_disjoint_splits():
+    x, y = synthetic.demo_split("train", n=130, test_fraction=0.2, seed=3)
+    xt, yt = synthetic.demo_split("test", n=130, test_fraction=0.2, seed=3)
+    assert x.shape == (104, 96, 96, 3) and x.dtype == np.uint8
+    assert y.dtype == np.int64 and xt.shape == (26, 96, 96, 3)
+    assert set(y.tolist()) == set(range(N_CLASSES)) and set(yt.tolist()) == set(range(N_CLASSES))
+    assert np.bincount(y).max() - np.bincount(y).min() <= 1
+    assert np.bincount(yt, minlength=N_CLASSES).tolist() == [2] * N_CLASSES
+    flat = {im.tobytes() for im in x}
+    assert not any(im.tobytes() in flat for im in xt)
+
+
+def test_deterministic_by_seed_and_cache_returns_copies():
+    a, la = synthetic.demo_split("test", n=65, test_fraction=0.4, seed=7)
+    a[:] = 0  # must not corrupt the cache
+    b, lb = synthetic.demo_split("test", n=65, test_fraction=0.4, seed=7)
+    synthetic._cached_split.cache_clear()
+    c, _ = synthetic.demo_split("test", n=65, test_fraction=0.4, seed=7)
+    np.testing.assert_array_equal(b, c)
+    assert b.any()
+    d, _ = synthetic.demo_split("test", n=65, test_fraction=0.4, seed=8)
+    assert not np.array_equal(b, d)
+    np.testing.assert_array_equal(la, lb)
+
+
+def test_image_i_does_not_depend_on_n():
+    # image i depends on (seed, i) only, so a larger set extends a smaller one
+    small, _ = synthetic.demo_split("train", n=30, test_fraction=0.0, seed=1)
+    large, _ = synthetic.demo_split("train", n=40, test_fraction=0.0, seed=1)
+    np.testing.assert_array_equal(small, large[:30])
+
+
+def test_channels_look_like_hpa():
+    x, y = synthetic.demo_split("train", n=130, test_fraction=0.0, seed=0)
+    x = x.astype(np.float32)
+    # every field has cells: blue nuclei and red microtubules well above the background
+    for ch in (0, 2):
+        assert (np.percentile(x[..., ch], 99, axis=(1, 2)) > 60).all()
+    assert (np.median(x[..., 2], axis=(1, 2)) < 30).all()  # nuclei cover a minority of the field
+    assert (x.min(axis=(1, 2)) < 20).all()  # dark background in every channel
+    # nuclear classes put green where the blue is; the plasma membrane class does not
+    def green_in_nucleus(img):
+        nuc = img[..., 2] > 0.3 * img[..., 2].max()
+        return img[..., 1][nuc].sum() / img[..., 1].sum()
+
+    nucleus = np.mean([green_in_nucleus(im) for im in x[y == 0]])
+    membrane = np.mean([green_in_nucleus(im) for im in x[y == 6]])
+    assert nucleus > 0.4 and nucleus > 5 * membrane
+
+    # microtubule class: green follows red; nucleus class: it does not
+    def red_green_corr(imgs):
+        return np.mean([np.corrcoef(im[..., 0].ravel(), im[..., 1].ravel())[0, 1] for im in imgs])
+
+    assert red_green_corr(x[y == 9]) > 0.7 > 0.1 > red_green_corr(x[y == 0])
+    # noise: the background is not flat
+    background = x[..., 2][x[..., 0] + x[..., 2] < 25]
+    assert background.std() > 0.5
+
+
+def _features(x):
+    """Simple green-channel statistics (no learning of image features)."""
+    x = x.astype(np.float32) / 255
+    out = []
+    for img in x:
+        r, g, b = img[..., 0], img[..., 1], img[..., 2]
+        nuc = b > 0.5 * b.max()
+        cell = (r + b) > 0.08
+        s = g.sum() + 1e-6
+        lap = np.abs(cv2.Laplacian(g, cv2.CV_32F)).mean() / (g.mean() + 1e-6)
+        q = np.percentile(g, [50, 90, 99]) / (g.max() + 1e-6)
+        out.append([g[nuc].sum() / s, g[cell & ~nuc].sum() / s, np.corrcoef(g.ravel(), b.ravel())[0, 1],
+                    np.corrcoef(g.ravel(), r.ravel())[0, 1], lap, *q, (g > 0.5 * g.max()).mean(),
+                    g.std() / (g.mean() + 1e-6)])
+    return np.nan_to_num(np.array(out))
+
+
+def _softmax_regression(x, y, k, steps=500, lr=0.5, l2=1e-3):
+    w, c, onehot = np.zeros((x.shape[1], k)), np.zeros(k), np.eye(k)[y]
+    for _ in range(steps):
+        z = x @ w + c
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        w -= lr * (x.T @ (p - onehot) / len(x) + l2 * w)
+        c -= lr * (p - onehot).mean(0)
+    return w, c
+
+
+def test_classes_are_separable_on_held_out_data():
+    xtr, ytr = synthetic.demo_split("train", n=520, test_fraction=0.25, seed=11)
+    xte, yte = synthetic.demo_split("test", n=520, test_fraction=0.25, seed=11)
+    ftr, fte = _features(xtr), _features(xte)
+    mu, sd = ftr.mean(0), ftr.std(0) + 1e-9
+    w, c = _softmax_regression((ftr - mu) / sd, ytr, N_CLASSES)
+    acc = np.mean((((fte - mu) / sd) @ w + c).argmax(1) == yte)
+    assert acc > 0.6, acc  # chance is 1/13 = 0.077
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="split"):
+        synthetic.demo_split("val")
+    with pytest.raises(ValueError, match="test_fraction"):
+        synthetic.demo_split("test", test_fraction=1.0)
+    with pytest.raises(ValueError, match="label"):
+        synthetic.render_field(13, np.random.default_rng(0))
