@@ -1,1 +1,13 @@
-"""vgg19 (work in progress)."""
+"""miniVGG19: the mSRGAN classifier (13 CYTO 2017 classes) and its content-loss feature extractor.
+
+Public API: :func:`build_model`, :data:`FEATURE_LAYERS`, :func:`build_feature_extractor`,
+:func:`load_model`, :class:`VGG19Config`. Training: ``python -m vgg19.train``;
+evaluation: ``python -m vgg19.evaluate``.
+"""
+
+from vgg19.config import VGG19Config
+from vgg19.model import FEATURE_LAYERS, build_feature_extractor, build_model, load_model
+
+DEFAULT_EXPORT = "backup/vgg19/minivgg19.keras"
+
+__all__ = ["FEATURE_LAYERS", "DEFAULT_EXPORT", "VGG19Config", "build_feature_extractor", "build_model", "load_model"]

@@ -1,0 +1,81 @@
+"""Configuration of a miniVGG19 training run, saved as ``config.json`` in the run folder.
+
+Defaults are the original ``mSRGAN/vgg19`` (96x96x3 input, 13 classes,
+filters 64-128-256-512-512, two dense layers of 4096, Adam 1e-4, batch 128).
+Pure Python: no TensorFlow import, so it can be read anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+BN_SCALE_INITS = ("truncated_normal", "ones")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # same as data.runs.PRECISIONS
+
+ARCHITECTURE_KEYS = ("image_size", "n_classes", "base_filters", "dense_units")
+"""Fields that must match to resume from a checkpoint."""
+
+
+@dataclass
+class VGG19Config:
+    """Every hyper-parameter of a run.
+
+    ``bn_scale_init``: initialiser of the BatchNormalization scale (gamma).
+    The original used a truncated normal with stddev 0.1 (mean 0);
+    ``"ones"`` is the Keras default.
+    ``bn_momentum``: decay of the BatchNormalization moving statistics (the original: 0.99).
+    ``steps_per_epoch=None`` means one pass over the training split.
+    ``data_dir=None`` means the embedded demo data (``demo_n`` images).
+    """
+
+    image_size: int = 96
+    n_classes: int = 13
+    base_filters: int = 64
+    dense_units: int = 4096
+    bn_scale_init: str = "truncated_normal"
+    bn_momentum: float = 0.99
+    epochs: int = 100
+    steps_per_epoch: int | None = None
+    batch_size: int = 128
+    lr: float = 1e-4
+    seed: int = 0
+    precision: str = "float32"
+    data_dir: str | None = None
+    demo_n: int = 1300
+
+    def validate(self):
+        """Raise ``ValueError`` naming every invalid field."""
+        bad = []
+        for name in ("image_size", "n_classes", "base_filters", "dense_units", "epochs", "batch_size", "demo_n"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                bad.append(f"{name}={getattr(self, name)!r} (must be a positive integer)")
+        if self.steps_per_epoch is not None and (not isinstance(self.steps_per_epoch, int) or self.steps_per_epoch < 1):
+            bad.append(f"steps_per_epoch={self.steps_per_epoch!r} (must be a positive integer or None)")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            bad.append(f"lr={self.lr!r} (must be > 0)")
+        if not (isinstance(self.bn_momentum, (int, float)) and 0 <= self.bn_momentum < 1):
+            bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
+        if self.bn_scale_init not in BN_SCALE_INITS:
+            bad.append(f"bn_scale_init={self.bn_scale_init!r} (must be one of {BN_SCALE_INITS})")
+        if self.precision not in PRECISIONS:
+            bad.append(f"precision={self.precision!r} (must be one of {PRECISIONS})")
+        if bad:
+            raise ValueError("invalid VGG19Config: " + "; ".join(bad))
+        return self
+
+    @property
+    def input_shape(self):
+        return (self.image_size, self.image_size, 3)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """Build from a dict (e.g. ``config.json``); unknown keys raise ``ValueError``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown VGG19Config fields: {', '.join(unknown)}")
+        return cls(**d).validate()
