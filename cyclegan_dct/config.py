@@ -1,0 +1,118 @@
+"""One configuration object for a CycleGAN-DCT run, saved as ``config.json``.
+
+Defaults are those of the reference CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix:
+ResNet-9 generator, 64 filters, 70x70 PatchGAN, LSGAN, lambda 10, pool 50,
+Adam 2e-4 / beta1 0.5, 100 + 100 epochs, batch 1, 256 crops) plus the DCT
+low-pass of Utz et al. (cutoff 0.5 between G and F). Paper symbols:
+G = ``g_a2b`` (masks A -> images B), F = ``g_b2a``, D_A, D_B,
+lambda = ``lambda_cycle``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from data.runs import PRECISIONS
+
+# Keys that fix the networks (and the filter); a resumed run must keep them.
+ARCHITECTURE_KEYS = ("channels", "n_blocks", "filters", "disc_filters", "disc_layers", "dct", "dct_cutoff", "dct_both")
+
+
+@dataclass
+class CycleGANConfig:
+    """Every hyper-parameter of a run.
+
+    ``dct_cutoff`` is the fraction of DCT frequencies kept along each axis
+    (``DCTLowPass``); ``dct=False`` or ``dct_cutoff=1.0`` is the vanilla CycleGAN.
+    ``steps_per_epoch`` defines an epoch since the domains are sampled on
+    the fly (the reference's epoch is one pass over its image folder).
+    ``mask_stats`` is ``dataclasses.asdict`` of ``data.masks.MaskStats``: the
+    ellipse statistics of domain A, reused by ``generate``.
+    """
+
+    channels: int = 1
+    crop: int = 256
+    batch_size: int = 1
+    n_blocks: int = 9
+    filters: int = 64
+    disc_filters: int = 64
+    disc_layers: int = 3
+    dct: bool = True
+    dct_cutoff: float = 0.5
+    dct_both: bool = False
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.0
+    pool_size: int = 50
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    epochs: int = 100
+    epochs_decay: int = 100
+    steps_per_epoch: int = 1000
+    seed: int = 0
+    precision: str = "float32"
+    strategy: str = "default"
+    masks: str | None = None
+    images: str | None = None
+    like: str = "stardist"
+    mask_stats: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.validate()
+
+    @property
+    def vanilla(self):
+        """True when no filter sits between the generators."""
+        return (not self.dct) or self.dct_cutoff >= 1.0
+
+    def validate(self):
+        """Raise ``ValueError`` naming every invalid field."""
+        bad = []
+        for name in ("channels", "batch_size", "filters", "disc_filters", "disc_layers", "steps_per_epoch"):
+            if int(getattr(self, name)) < 1:
+                bad.append(f"{name}={getattr(self, name)} (must be >= 1)")
+        for name in ("n_blocks", "epochs", "epochs_decay", "pool_size"):
+            if int(getattr(self, name)) < 0:
+                bad.append(f"{name}={getattr(self, name)} (must be >= 0)")
+        if self.epochs + self.epochs_decay < 1:
+            bad.append("epochs + epochs_decay must be >= 1")
+        if self.crop < 8 or self.crop % 4:
+            bad.append(f"crop={self.crop} (must be a multiple of 4 and >= 8)")
+        if not 0.0 < float(self.dct_cutoff) <= 1.0:
+            bad.append(f"dct_cutoff={self.dct_cutoff} (must be in (0, 1])")
+        if self.dct_both and not self.dct:
+            bad.append("dct_both=True needs dct=True")
+        for name in ("lambda_cycle", "lambda_identity"):
+            if float(getattr(self, name)) < 0:
+                bad.append(f"{name}={getattr(self, name)} (must be >= 0)")
+        if not float(self.learning_rate) > 0:
+            bad.append(f"learning_rate={self.learning_rate} (must be > 0)")
+        if not 0.0 <= float(self.beta_1) < 1.0:
+            bad.append(f"beta_1={self.beta_1} (must be in [0, 1))")
+        if self.precision not in PRECISIONS:
+            bad.append(f"precision={self.precision!r} (must be one of {PRECISIONS})")
+        if self.strategy not in ("default", "mirrored"):
+            bad.append(f"strategy={self.strategy!r} (must be 'default' or 'mirrored')")
+        if bad:
+            raise ValueError("invalid CycleGAN config: " + "; ".join(bad))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """Build from a ``config.json`` dict; unknown keys are an error naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown CycleGAN config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+
+def as_config(config):
+    """Accept a :class:`CycleGANConfig` or its dict form."""
+    if isinstance(config, CycleGANConfig):
+        return config
+    if isinstance(config, dict):
+        return CycleGANConfig.from_dict(config)
+    raise TypeError(f"expected CycleGANConfig or dict, got {type(config).__name__}")

@@ -1,0 +1,211 @@
+"""Pure-numpy measures of CycleGAN steganography (no TensorFlow).
+
+Used by ``cyclegan_dct.stego`` to ask whether the generator G (masks -> images)
+shows the mask as visible nuclei or hides it in a faint high-frequency signal
+that F (images -> masks) reads back (Chu et al. 2017, "CycleGAN, a master of
+steganography"). Images are float arrays in the model range [-1, 1], shape
+(H, W) or (H, W, C); masks are boolean or integer label images (H, W).
+
+The DCT here is the one of ``cyclegan_dct.layers.DCTLowPass``: 2D DCT-II with
+orthonormal scaling along H and W; the low-pass keeps the coefficients whose
+row index is below ``cutoff * H`` and whose column index is below ``cutoff * W``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import fft, ndimage
+from skimage import exposure, filters, measure, segmentation
+
+from data.metrics import dice, iou
+
+__all__ = [
+    "keep_count",
+    "lowpass_mask",
+    "dct_lowpass",
+    "highpass_residual",
+    "high_frequency_fraction",
+    "clahe",
+    "otsu_segmentation",
+    "add_grey_noise",
+    "mask_agreement",
+    "mean_std",
+    "IOU_THRESHOLDS",
+    "segmentation_scores",
+    "dice",
+    "iou",
+]
+
+
+def _check_cutoff(cutoff):
+    cutoff = float(cutoff)
+    if not 0.0 < cutoff <= 1.0:
+        raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
+    return cutoff
+
+
+def lowpass_mask(shape, cutoff):
+    """Boolean (H, W): True for the DCT coefficients the low-pass keeps (row < cutoff*H and col < cutoff*W)."""
+    cutoff = _check_cutoff(cutoff)
+    h, w = int(shape[0]), int(shape[1])
+    rows = np.arange(h) < keep_count(h, cutoff)
+    cols = np.arange(w) < keep_count(w, cutoff)
+    return rows[:, None] & cols[None, :]
+
+
+def keep_count(n, cutoff):
+    """Coefficients kept along an axis of length n: ceil(cutoff * n), in [1, n] (as ``DCTLowPass.keep_count``)."""
+    return int(np.clip(np.ceil(float(cutoff) * n - 1e-9), 1, n))
+
+
+def _dct2(img):
+    return fft.dctn(np.asarray(img, np.float64), type=2, norm="ortho", axes=(0, 1))
+
+
+def dct_lowpass(img, cutoff):
+    """Numpy twin of ``DCTLowPass(cutoff)`` for one image (H, W) or (H, W, C); float64 out."""
+    img = np.asarray(img, np.float64)
+    keep = lowpass_mask(img.shape, cutoff)
+    if img.ndim == 3:
+        keep = keep[..., None]
+    return fft.idctn(_dct2(img) * keep, type=2, norm="ortho", axes=(0, 1))
+
+
+def highpass_residual(img, cutoff):
+    """``img - DCTLowPass(cutoff)(img)``: what the DCT filter removes (the hidden channel's room)."""
+    return np.asarray(img, np.float64) - dct_lowpass(img, cutoff)
+
+
+def high_frequency_fraction(img, cutoff):
+    """Fraction of the image's DCT energy at or above the cutoff, in [0, 1].
+
+    Energy is the sum of squared orthonormal DCT coefficients (Parseval: the
+    pixel energy). The DC coefficient (the mean) is left out of the total,
+    because it only says how bright the image is: a constant image gives 0,
+    a pure DCT basis pattern above the cutoff gives 1.
+    """
+    coef = _dct2(img) ** 2
+    if coef.ndim == 3:
+        coef = coef.sum(axis=2)
+    coef[0, 0] = 0.0
+    total = coef.sum()
+    if total <= 0.0:
+        return 0.0
+    high = coef[~lowpass_mask(coef.shape, cutoff)].sum()
+    return float(high / total)
+
+
+def clahe(img, clip_limit=0.01):
+    """Contrast-limited adaptive histogram equalisation of one image (H, W), min-max scaled first.
+
+    Makes a faint signal visible (``skimage.exposure.equalize_adapthist``); float [0, 1] out.
+    """
+    img = np.asarray(img, np.float64)
+    lo, hi = float(img.min()), float(img.max())
+    if hi - lo <= 0.0:
+        return np.zeros(img.shape, np.float64)
+    return exposure.equalize_adapthist((img - lo) / (hi - lo), clip_limit=clip_limit)
+
+
+def otsu_segmentation(img, sigma=1.0, min_size=16):
+    """Independent nuclei segmentation of an image (H, W): Gaussian smoothing, Otsu threshold,
+    small objects removed, connected components. Returns uint16 instance labels (0 = background).
+
+    Bright = foreground, as in fluorescence. A flat image has no foreground.
+    """
+    img = np.asarray(img, np.float64)
+    if img.ndim == 3:
+        img = img.mean(axis=2)
+    smooth = ndimage.gaussian_filter(img, sigma) if sigma > 0 else img
+    if smooth.max() - smooth.min() <= 1e-12:
+        return np.zeros(img.shape, np.uint16)
+    labels = measure.label(smooth > filters.threshold_otsu(smooth), connectivity=1)
+    if min_size > 1 and labels.max() > 0:
+        small = np.bincount(labels.ravel()) < min_size
+        small[0] = False
+        labels[small[labels]] = 0
+        labels = segmentation.relabel_sequential(labels)[0]
+    return labels.astype(np.uint16)
+
+
+def add_grey_noise(x, sigma, rng):
+    """Add Gaussian noise of ``sigma`` grey levels of 255 to an image in [-1, 1] (the model range
+    spans 255 grey levels, so the std is ``2 * sigma / 255``); clipped to [-1, 1]. float32 out.
+    """
+    x = np.asarray(x, np.float32)
+    if sigma < 0:
+        raise ValueError(f"noise sigma must be >= 0, got {sigma}")
+    if sigma == 0:
+        return x.copy()
+    noise = rng.normal(0.0, 2.0 * float(sigma) / 255.0, size=x.shape).astype(np.float32)
+    return np.clip(x + noise, -1.0, 1.0)
+
+
+def mask_agreement(masks):
+    """Pairwise foreground Dice and IoU between named masks.
+
+    ``masks``: ``{name: (H, W) bool or labels}``, e.g. ``{"input": m, "cycled": ..., "otsu": ...}``.
+    Returns ``{"a_vs_b": {"dice": d, "iou": j}}`` for every pair in the given order.
+    """
+    names = list(masks)
+    fg = {k: np.asarray(v) > 0 for k, v in masks.items()}
+    out = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            out[f"{a}_vs_{b}"] = {"dice": float(dice(fg[a], fg[b])), "iou": float(iou(fg[a], fg[b]))}
+    return out
+
+
+def mean_std(values):
+    """``{"mean": ..., "std": ..., "n": ...}`` of a list of numbers (population std)."""
+    v = np.asarray(list(values), np.float64)
+    if v.size == 0:
+        raise ValueError("mean_std of an empty list")
+    return {"mean": float(v.mean()), "std": float(v.std()), "n": int(v.size)}
+
+
+IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))
+"""IoU thresholds 0.5, 0.55, ..., 0.9 for the mean F1 (as in the StarDist papers)."""
+
+
+def segmentation_scores(y_true, y_pred, thresholds=IOU_THRESHOLDS):
+    """Instance segmentation scores of predicted against true label images (lists of (H, W) ints).
+
+    Uses ``stardist.matching.matching_dataset`` (objects matched one-to-one at
+    IoU >= t, pooled over the images). Returns a dict:
+    ``precision``, ``recall``, ``f1``, ``ap`` (StarDist's "accuracy"
+    TP / (TP + FP + FN), the average precision of the DSB 2018 / StarDist
+    papers), ``tp``, ``fp``, ``fn``, ``n_true``, ``n_pred``,
+    ``mean_matched_iou`` at the first threshold (0.5); ``mean_f1`` over all
+    thresholds; and ``per_threshold``: ``{t: {precision, recall, f1, ap}}``.
+    """
+    from stardist.matching import matching_dataset
+
+    y_true = [np.asarray(y) for y in y_true]
+    y_pred = [np.asarray(y) for y in y_pred]
+    if len(y_true) != len(y_pred) or not y_true:
+        raise ValueError(f"need the same non-zero number of true and predicted images, got {len(y_true)} and {len(y_pred)}")
+    thresholds = tuple(float(t) for t in thresholds)
+    stats = matching_dataset(y_true, y_pred, thresh=thresholds, show_progress=False)
+    if len(thresholds) == 1:
+        stats = [stats]
+    per = {
+        f"{t:.2f}": {"precision": float(s.precision), "recall": float(s.recall), "f1": float(s.f1), "ap": float(s.accuracy)}
+        for t, s in zip(thresholds, stats)
+    }
+    first = stats[0]
+    return {
+        "iou_threshold": thresholds[0],
+        "precision": float(first.precision),
+        "recall": float(first.recall),
+        "f1": float(first.f1),
+        "ap": float(first.accuracy),
+        "tp": int(first.tp),
+        "fp": int(first.fp),
+        "fn": int(first.fn),
+        "n_true": int(first.n_true),
+        "n_pred": int(first.n_pred),
+        "mean_matched_iou": float(first.mean_matched_score),
+        "mean_f1": float(np.mean([s.f1 for s in stats])),
+        "per_threshold": per,
+    }

@@ -1,0 +1,195 @@
+"""The CycleGAN training model with the DCT low-pass between the generators.
+
+Symbols (Zhu et al. 2017; Utz et al. 2023): domain A = masks (X), domain B =
+nuclei images (Y); G = ``g_a2b`` : A -> B, F = ``g_b2a`` : B -> A;
+D_A = ``d_a`` judges domain A (real a vs F(b)), D_B = ``d_b`` judges domain B
+(real b vs G(a)); in the reference code these are netG_A, netG_B, netD_B,
+netD_A. LP = ``DCTLowPass(dct_cutoff)``, lambda = ``lambda_cycle``.
+
+One training step (as the reference: generators first, then discriminators
+on pooled, detached fakes)::
+
+    g_a2b_gan = mean((D_B(G(a)) - 1)^2)            D_B sees the unfiltered G(a)
+    g_b2a_gan = mean((D_A(F(b)) - 1)^2)
+    cycle_a   = lambda * mean|F(LP(G(a))) - a|       no LP when vanilla
+    cycle_b   = lambda * mean|G(F(b)) - b|           G(LP(F(b))) with dct_both
+    idt_a     = lambda * lambda_idt * mean|G(b) - b| (0 unless lambda_identity > 0)
+    idt_b     = lambda * lambda_idt * mean|F(a) - a|
+    g_loss    = sum of the six terms
+    d_a_loss  = 0.5 * (mean((D_A(a) - 1)^2) + mean(D_A(pool_A(F(b)))^2))
+    d_b_loss  = 0.5 * (mean((D_B(b) - 1)^2) + mean(D_B(pool_B(G(a)))^2))
+
+``train_step`` returns these keys (the names used in TensorBoard, tests and
+the README) plus ``lr``, the current learning rate.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from cyclegan_dct.config import as_config
+from cyclegan_dct.filtering import make_filter
+from cyclegan_dct.networks import build_discriminator, build_generator
+from cyclegan_dct.pool import ImagePool
+
+LOSS_KEYS = ("g_a2b_gan", "g_b2a_gan", "cycle_a", "cycle_b", "idt_a", "idt_b", "g_loss", "d_a_loss", "d_b_loss")
+
+
+@keras.saving.register_keras_serializable(package="cyclegan_dct")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Learning rate ``initial`` for ``constant_steps`` steps, then linear decay towards 0 over ``decay_steps``.
+
+    The reference's ``linear`` policy (``--n_epochs``, ``--n_epochs_decay``),
+    ``lr = initial * (1 - max(0, s - C + 1) / (D + 1))`` at 0-based step s,
+    applied per step where the reference steps it per epoch: the first decay
+    step already uses ``initial * D / (D + 1)``, the last ``initial / (D + 1)``.
+    """
+
+    def __init__(self, initial_learning_rate, constant_steps, decay_steps):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.constant_steps = int(constant_steps)
+        self.decay_steps = int(decay_steps)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        frac = ops.maximum(step - float(self.constant_steps) + 1.0, 0.0) / float(self.decay_steps + 1)
+        return self.initial_learning_rate * ops.clip(1.0 - frac, 0.0, 1.0)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "constant_steps": self.constant_steps,
+            "decay_steps": self.decay_steps,
+        }
+
+
+def make_optimizer(config, name):
+    """Adam(lr schedule, beta_1) of the reference; wrapped in a loss-scale optimizer under mixed_float16."""
+    c = as_config(config)
+    schedule = ConstantThenLinearDecay(c.learning_rate, c.epochs * c.steps_per_epoch, c.epochs_decay * c.steps_per_epoch)
+    opt = keras.optimizers.Adam(learning_rate=schedule, beta_1=c.beta_1, beta_2=0.999, name=name)
+    if keras.mixed_precision.dtype_policy().name == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
+    return opt
+
+
+def lsgan_loss(scores, target):
+    """Least-squares GAN loss: mean((D(x) - target)^2) over the patch scores."""
+    return ops.mean(ops.square(ops.cast(scores, "float32") - target))
+
+
+def l1_loss(x, y):
+    return ops.mean(ops.abs(ops.cast(x, "float32") - ops.cast(y, "float32")))
+
+
+class CycleGAN(keras.Model):
+    """G, F, D_A, D_B and their unpaired training (see the module docstring).
+
+    ``config``: a :class:`~cyclegan_dct.config.CycleGANConfig` (or its dict).
+    Networks are built from it unless given. The image pools need the crop
+    size, so training batches are (batch, crop, crop, channels).
+    """
+
+    def __init__(self, config, g_a2b=None, g_b2a=None, d_a=None, d_b=None, **kwargs):
+        super().__init__(**kwargs)
+        self.config = c = as_config(config)
+        self.g_a2b = g_a2b or build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b")
+        self.g_b2a = g_b2a or build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a")
+        self.d_a = d_a or build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a")
+        self.d_b = d_b or build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_b")
+        self.lowpass = make_filter(c)
+        shape = (c.crop, c.crop, c.channels)
+        self.pool_a = ImagePool(c.pool_size, shape, seed=c.seed + 101, name="pool_a")
+        self.pool_b = ImagePool(c.pool_size, shape, seed=c.seed + 202, name="pool_b")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.trackers = {k: keras.metrics.Mean(name=k) for k in LOSS_KEYS}
+        self.built = True
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Adam 2e-4 / beta1 0.5 with the constant-then-linear-decay schedule unless optimizers are given."""
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer or make_optimizer(self.config, "g_optimizer")
+        self.d_optimizer = d_optimizer or make_optimizer(self.config, "d_optimizer")
+        # Build the slots now, so a checkpoint restores into existing variables.
+        self.g_optimizer.build(self.g_a2b.trainable_variables + self.g_b2a.trainable_variables)
+        self.d_optimizer.build(self.d_a.trainable_variables + self.d_b.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        """G(a): masks (B, H, W, C) in [-1, 1] -> images."""
+        return self.g_a2b(inputs, training=training)
+
+    def filter(self, x):
+        """LP(x) for a DCT model, x for a vanilla one."""
+        return x if self.lowpass is None else self.lowpass(x)
+
+    def translate(self, a, b):
+        """Every image of both cycles (inference mode), as a dict of float32 tensors in [-1, 1]."""
+        fake_b = self.g_a2b(a, training=False)
+        filtered_b = self.filter(fake_b)
+        fake_a = self.g_b2a(b, training=False)
+        back_b = self.filter(fake_a) if self.config.dct_both else fake_a
+        return {
+            "fake_b": fake_b,
+            "filtered_fake_b": filtered_b,
+            "rec_a": self.g_b2a(filtered_b, training=False),
+            "fake_a": fake_a,
+            "rec_b": self.g_a2b(back_b, training=False),
+        }
+
+    def train_step(self, data):
+        a, b = data
+        c = self.config
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        lr = self.g_optimizer.learning_rate
+        g_vars = self.g_a2b.trainable_variables + self.g_b2a.trainable_variables
+        with tf.GradientTape() as tape:
+            fake_b = self.g_a2b(a, training=True)
+            rec_a = self.g_b2a(self.filter(fake_b), training=True)
+            fake_a = self.g_b2a(b, training=True)
+            rec_b = self.g_a2b(self.filter(fake_a) if c.dct_both else fake_a, training=True)
+            losses = {
+                "g_a2b_gan": lsgan_loss(self.d_b(fake_b, training=True), 1.0),
+                "g_b2a_gan": lsgan_loss(self.d_a(fake_a, training=True), 1.0),
+                "cycle_a": c.lambda_cycle * l1_loss(rec_a, a),
+                "cycle_b": c.lambda_cycle * l1_loss(rec_b, b),
+            }
+            if c.lambda_identity > 0:
+                w = c.lambda_cycle * c.lambda_identity
+                losses["idt_a"] = w * l1_loss(self.g_a2b(b, training=True), b)
+                losses["idt_b"] = w * l1_loss(self.g_b2a(a, training=True), a)
+            else:
+                losses["idt_a"] = losses["idt_b"] = tf.constant(0.0)
+            g_loss = tf.add_n([losses[k] for k in LOSS_KEYS[:6]])
+            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
+        self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
+
+        pooled_a = self.pool_a.query(tf.stop_gradient(fake_a))
+        pooled_b = self.pool_b.query(tf.stop_gradient(fake_b))
+        d_vars = self.d_a.trainable_variables + self.d_b.trainable_variables
+        with tf.GradientTape() as tape:
+            d_a_loss = 0.5 * (lsgan_loss(self.d_a(a, training=True), 1.0) + lsgan_loss(self.d_a(pooled_a, training=True), 0.0))
+            d_b_loss = 0.5 * (lsgan_loss(self.d_b(b, training=True), 1.0) + lsgan_loss(self.d_b(pooled_b, training=True), 0.0))
+            scaled = self.d_optimizer.scale_loss((d_a_loss + d_b_loss) / replicas)
+        self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
+        self.step.assign_add(1)
+
+        losses.update(g_loss=g_loss, d_a_loss=d_a_loss, d_b_loss=d_b_loss)
+        for k in LOSS_KEYS:
+            self.trackers[k].update_state(losses[k])
+        logs = {k: t.result() for k, t in self.trackers.items()}
+        logs["lr"] = ops.convert_to_tensor(lr, "float32")
+        return logs
+
+    def training_state(self):
+        """The trackables of a full checkpoint: 4 networks, 2 optimizers, the step counter."""
+        return dict(
+            g_a2b=self.g_a2b, g_b2a=self.g_b2a, d_a=self.d_a, d_b=self.d_b,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, step=self.step,
+        )

@@ -1,0 +1,46 @@
+"""Unpaired training batches (a, b) as a ``tf.data`` pipeline over the numpy domain samplers.
+
+Domain A and domain B are drawn independently (unpaired), each from its own
+seeded sampler (see :mod:`cyclegan_dct.domains`), so a run is reproducible;
+``epoch`` shifts the seeds so a resumed run does not replay the batches it
+already trained on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from cyclegan_dct import domains
+from cyclegan_dct.config import as_config
+
+
+def make_samplers(config, epoch=0):
+    """(MaskSampler, ImageSampler) for a config: label folder or ellipses; image folder or stardist's image."""
+    c = as_config(config)
+    base = int(c.seed) * 1_000_003 + int(epoch) * 7_919
+    labels = domains.load_label_folder(c.masks, c.crop) if c.masks else None
+    stats = domains.stats_from_dict(c.mask_stats)
+    images = domains.load_image_folder(c.images, c.channels, c.crop) if c.images else domains.default_images(c.channels)
+    return (
+        domains.MaskSampler(c.crop, stats=stats, label_images=labels, seed=base + 1),
+        domains.ImageSampler(c.crop, images, seed=base + 2),
+    )
+
+
+def make_dataset(config, epoch=0, samplers=None):
+    """Infinite ``tf.data.Dataset`` of (a, b) float32 batches (batch, crop, crop, channels) in [-1, 1]."""
+    c = as_config(config)
+    mask_sampler, image_sampler = samplers or make_samplers(c, epoch)
+
+    def pairs():
+        while True:
+            a = mask_sampler.sample()
+            b = image_sampler.sample()
+            if a.shape[-1] != c.channels:
+                a = np.repeat(a, c.channels, axis=-1)
+            yield a, b
+
+    spec = tf.TensorSpec((c.crop, c.crop, c.channels), tf.float32)
+    ds = tf.data.Dataset.from_generator(pairs, output_signature=(spec, spec))
+    return ds.batch(c.batch_size, drop_remainder=True).prefetch(2)
