@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job on the embedded demo data, with a small budget (under 10 minutes
+# on a 2-core CPU): miniVGG19 -> mSRGAN -> comparison with nearest/bicubic.
+# Run through `make demo`, which creates .venv and puts it first on PATH.
+# Re-running resumes from backup/ (and does nothing more once the epochs are done).
+set -euo pipefail
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+PRECISION=${PRECISION:-mixed_bfloat16}
+
+echo "== 1/3 miniVGG19 classifier on the demo data (backup/vgg19, logs/vgg19)"
+python -m vgg19.train --epochs 2 --steps-per-epoch 15 --batch-size 32 --precision "$PRECISION"
+
+echo "== 2/3 mSRGAN (backup/msrgan, logs/msrgan, result/msrgan)"
+python -m msrgan.train --epochs 2 --steps-per-epoch 15 --pretrain-steps 15 --batch-size 16 --precision "$PRECISION"
+
+echo "== 3/3 mSRGAN vs nearest/bicubic on the demo test split (result/msrgan_eval)"
+python -m msrgan.evaluate backup/msrgan/generator.keras
+
+echo "Done. TensorBoard: tensorboard --logdir logs"
