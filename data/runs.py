@@ -154,6 +154,38 @@ class CheckpointCallback(keras.callbacks.Callback):
             self.export(epoch + 1, dict(logs or {}))
 
 
+class StepTensorBoard(keras.callbacks.TensorBoard):
+    """``keras.callbacks.TensorBoard`` whose per-step curves continue after a resume.
+
+    Keras restarts its batch counter at 0 on every ``fit``; here it starts at
+    ``step(model)`` (default: the optimizer's restored iteration count), so
+    ``batch_<key>`` curves continue where a killed run stopped. It also logs
+    the learning rate per step (Keras logs it per epoch only) and always
+    records the epoch scalars (with an integer ``update_freq``, Keras leaves
+    its batch-level ``record_if`` active at the epoch end and drops them).
+    Relies on private members of Keras 3.x's TensorBoard callback.
+    """
+
+    def __init__(self, step=None, **kwargs):
+        super().__init__(**kwargs)
+        self._step_fn = step or (lambda model: model.optimizer.iterations)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._global_train_batch = int(np.asarray(self._step_fn(self.model)))
+        self._pop_writer()
+        self._push_writer(self._train_writer, self._global_train_batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if isinstance(logs, dict):
+            logs = self._collect_learning_rate(dict(logs))
+        super().on_train_batch_end(batch, logs)
+
+    def _log_epoch_metrics(self, epoch, logs):
+        with tf.summary.record_if(True):
+            super()._log_epoch_metrics(epoch, logs)
+
+
 class ImageSummary(keras.callbacks.Callback):
     """Writes TensorBoard images every ``every`` training steps.
 

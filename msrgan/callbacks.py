@@ -11,31 +11,6 @@ from data.io import write_png
 from msrgan.figures import row_grid
 
 
-class StepTensorBoard(keras.callbacks.TensorBoard):
-    """``keras.callbacks.TensorBoard`` whose per-step curves continue after a resume.
-
-    Keras restarts its batch counter at 0 on every ``fit``; here it starts at
-    the model's restored ``steps_done``. Batch scalars are ``batch_<key>`` for
-    the keys of ``MSRGAN.train_step`` (``g_loss``, ``content_loss``, ``mse_loss``,
-    ``adv_loss``, ``d_loss``, ``d_real``, ``d_fake``, ``g_lr``, ``d_lr``); epoch
-    scalars ``epoch_<key>``, with ``psnr`` and ``ssim`` in the validation run.
-    """
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._global_train_batch = int(np.asarray(self.model.steps_done))
-        self._pop_writer()
-        self._push_writer(self._train_writer, self._global_train_batch)
-
-    def _log_epoch_metrics(self, epoch, logs):
-        # Keras leaves its batch-level ``record_if(step % update_freq == 0)`` active at
-        # the epoch end, which silently drops the epoch scalars; always record them.
-        import tensorflow as tf
-
-        with tf.summary.record_if(True):
-            super()._log_epoch_metrics(epoch, logs)
-
-
 class EpochGrid(keras.callbacks.Callback):
     """Writes ``result_dir/epoch_NNNN.png`` at each epoch end (the original's ``result/`` figures).
 

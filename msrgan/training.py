@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import runs
-from msrgan.callbacks import EpochGrid, StepTensorBoard
+from msrgan.callbacks import EpochGrid
 from msrgan.config import ARCHITECTURE_KEYS, MSRGANConfig
 from msrgan.model import MSRGAN
 from msrgan.networks import build_discriminator, build_generator
@@ -168,7 +168,8 @@ def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="
     callbacks = [
         runs.CheckpointCallback(state, export=lambda epoch, logs: export_models(config, gan, run_dir),
                                 initial_epoch=initial_epoch, steps_per_epoch=steps),
-        StepTensorBoard(log_dir=str(logdir), update_freq=config.log_every, write_graph=False),
+        runs.StepTensorBoard(step=lambda m: m.steps_done, log_dir=str(logdir), update_freq=config.log_every,
+                             write_graph=False),
         runs.ImageSummary(logdir, lambda model: model.sample_images(sample_hr), every=config.image_every,
                           initial_step=step),
         EpochGrid(result_dir, sample_hr),

@@ -1,4 +1,4 @@
-"""Keras callbacks of the miniVGG19 trainer: TensorBoard with a resumable step, best-model export."""
+"""Keras callbacks of the miniVGG19 trainer: best-model export."""
 
 from __future__ import annotations
 
@@ -6,27 +6,6 @@ import keras
 
 from data.io import atomic_path, write_json
 from data.runs import check_finite
-
-
-class StepTensorBoard(keras.callbacks.TensorBoard):
-    """``keras.callbacks.TensorBoard`` whose per-step curves continue after a resume.
-
-    Keras restarts its batch counter at 0 on every ``fit``; here it starts at
-    the optimizer's restored iteration count, so ``batch_loss``,
-    ``batch_accuracy`` and ``batch_learning_rate`` (added here: Keras only
-    logs the learning rate per epoch) continue where the killed run stopped.
-    """
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._global_train_batch = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self._pop_writer()
-        self._push_writer(self._train_writer, self._global_train_batch)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if isinstance(logs, dict):
-            logs = self._collect_learning_rate(dict(logs))
-        super().on_train_batch_end(batch, logs)
 
 
 def export_model(model, path):

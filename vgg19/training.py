@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import runs
-from vgg19.callbacks import BestModelExport, StepTensorBoard
+from vgg19.callbacks import BestModelExport
 from vgg19.config import ARCHITECTURE_KEYS, VGG19Config
 from vgg19.model import build_model
 
@@ -120,8 +120,8 @@ def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, v
         return result
 
     callbacks = [
-        StepTensorBoard(log_dir=str(logdir), update_freq="batch", write_graph=False),
-        runs.ImageSummary(logdir, _input_images(train_ds), every=steps, initial_step=step),
+        runs.StepTensorBoard(log_dir=str(logdir), update_freq="batch", write_graph=False),
+                runs.ImageSummary(logdir, _input_images(train_ds), every=steps, initial_step=step),
         BestModelExport(run_dir / EXPORT_NAME, best, summary_path=run_dir / "minivgg19.json"),
         runs.CheckpointCallback(state, initial_epoch=initial_epoch, steps_per_epoch=steps),
     ]
