@@ -10,17 +10,16 @@ lambda = ``lambda_cycle``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
-from data.runs import PRECISIONS
+from data.config import PRECISIONS, ConfigMixin
 
 # Keys that fix the networks (and the filter); a resumed run must keep them.
 ARCHITECTURE_KEYS = ("channels", "n_blocks", "filters", "disc_filters", "disc_layers", "dct", "dct_cutoff", "dct_both")
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(ConfigMixin):
     """Every hyper-parameter of a run.
 
     ``dct_cutoff`` is the fraction of DCT frequencies kept along each axis
@@ -95,18 +94,6 @@ class CycleGANConfig:
             bad.append(f"strategy={self.strategy!r} (must be 'default' or 'mirrored')")
         if bad:
             raise ValueError("invalid CycleGAN config: " + "; ".join(bad))
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a ``config.json`` dict; unknown keys are an error naming them."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown CycleGAN config keys: {', '.join(unknown)}")
-        return cls(**d)
 
 
 def as_config(config):

@@ -26,9 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data.config import PRECISIONS
 from data.io import atomic_path, write_json
-
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 class NonFiniteLossError(RuntimeError):

@@ -10,10 +10,9 @@ the checkpoints, so a run folder describes itself.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from data.runs import PRECISIONS
+from data.config import PRECISIONS, ConfigMixin
 
 STRATEGIES = ("default", "mirrored")
 
@@ -22,7 +21,7 @@ ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_s
 
 
 @dataclass
-class MSRGANConfig:
+class MSRGANConfig(ConfigMixin):
     """Hyper-parameters of :class:`msrgan.model.MSRGAN` and its training run.
 
     Loss symbols: ``alpha`` weights the pixel MSE, ``beta`` the miniVGG19 content
@@ -100,14 +99,3 @@ class MSRGANConfig:
         """Side of the low-resolution input (HR size / 4; 24 for the original)."""
         return self.image_size // self.scale
 
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict (e.g. ``config.json``); unknown keys raise ``ValueError``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown msrgan config keys: {', '.join(unknown)}")
-        return cls(**d).validate()

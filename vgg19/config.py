@@ -7,18 +7,18 @@ Pure Python: no TensorFlow import, so it can be read anywhere.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from data.config import PRECISIONS, ConfigMixin
+
 BN_SCALE_INITS = ("truncated_normal", "ones")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # same as data.runs.PRECISIONS
 
 ARCHITECTURE_KEYS = ("image_size", "n_classes", "base_filters", "dense_units")
 """Fields that must match to resume from a checkpoint."""
 
 
 @dataclass
-class VGG19Config:
+class VGG19Config(ConfigMixin):
     """Every hyper-parameter of a run.
 
     ``bn_scale_init``: initialiser of the BatchNormalization scale (gamma).
@@ -68,14 +68,3 @@ class VGG19Config:
     def input_shape(self):
         return (self.image_size, self.image_size, 3)
 
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict (e.g. ``config.json``); unknown keys raise ``ValueError``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown VGG19Config fields: {', '.join(unknown)}")
-        return cls(**d).validate()
