@@ -29,12 +29,11 @@ from cyclegan_dct import domains
 from cyclegan_dct.config import ARCHITECTURE_KEYS, CycleGANConfig
 from cyclegan_dct.model import CycleGAN
 from cyclegan_dct.pipeline import make_dataset, make_samplers
-from data.io import ImageError
+from data import runs
 from data.runs import (
     PRECISIONS,
     CheckpointCallback,
     ImageSummary,
-    NonFiniteLossError,
     TrainingState,
     prepare_run_dir,
     save_model,
@@ -187,6 +186,7 @@ def main(epochs, epochs_decay, steps_per_epoch, crop, batch_size, n_blocks, filt
          image_every, verbose):
     """Train the CycleGAN with a DCT low-pass between G (masks -> images) and F (images -> masks)."""
     start = time.time()
+    error = None
     try:
         config = build_config(
             epochs=epochs, epochs_decay=epochs_decay, steps_per_epoch=steps_per_epoch, crop=crop,
@@ -196,8 +196,13 @@ def main(epochs, epochs_decay, steps_per_epoch, crop, batch_size, n_blocks, filt
         if images:
             domains.load_image_folder(images, config.channels, config.crop)  # fail before creating the run folder
         model = train(config, backup_dir, logdir, resume=resume, image_every=image_every, verbose=verbose)
-    except (NonFiniteLossError, ValueError, ImageError, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from e
+    except Exception as e:
+        error = runs.error_message(e)
+        if error is None:
+            raise
+    if error is not None:
+        runs.release_failed_run()
+        raise click.ClickException(error)
     click.echo(f"done: step {int(model.step.numpy())}, {time.time() - start:.0f} s; models in {backup_dir}")
 
 

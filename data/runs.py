@@ -213,3 +213,31 @@ class ImageSummary(keras.callbacks.Callback):
         self.step += 1
         if self.step % self.every == 0:
             self._write()
+
+
+EXPECTED_ERRORS = (NonFiniteLossError, ValueError, FileNotFoundError, RuntimeError, tf.errors.OpError)
+"""Failures a training CLI reports as a one-line message (``ImageError`` is a ``ValueError``)."""
+
+
+def error_message(error):
+    """One line for an expected training failure, or ``None`` for an unexpected one (a bug).
+
+    A ``tf.errors.OpError`` raised inside a ``tf.data`` pipeline is reduced to
+    the line that names the bad file (:func:`data.pipeline.pipeline_error_message`).
+    Call :func:`release_failed_run` before exiting: an iterator left with a pending
+    ``numpy_function`` can deadlock the interpreter's shutdown.
+    """
+    if isinstance(error, tf.errors.OpError):
+        from data.pipeline import pipeline_error_message
+
+        return pipeline_error_message(error)
+    if isinstance(error, EXPECTED_ERRORS):
+        return str(error)
+    return None
+
+
+def release_failed_run():
+    """Free what a failed ``fit`` left behind (tf.data iterators) while the interpreter is intact."""
+    import gc
+
+    gc.collect()

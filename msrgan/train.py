@@ -67,9 +67,9 @@ _D = MSRGANConfig()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def main(backup_dir, logdir, result_dir, resume, quiet, **options):
     """Train mSRGAN (G: 24x24 -> 96x96 4x super-resolution, D, miniVGG19 content loss)."""
-    from data.io import ImageError
-    from data.runs import NonFiniteLossError
+    from data import runs
 
+    error = None
     try:
         config = MSRGANConfig(**options).validate()
         from msrgan.training import check_vgg_weights, train
@@ -77,8 +77,13 @@ def main(backup_dir, logdir, result_dir, resume, quiet, **options):
         check_vgg_weights(config)
         result = train(config, backup_dir=backup_dir, logdir=logdir, result_dir=result_dir, resume=resume,
                        verbose=0 if quiet else 1)
-    except (NonFiniteLossError, ImageError, ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from e
+    except Exception as e:
+        error = runs.error_message(e)
+        if error is None:
+            raise
+    if error is not None:
+        runs.release_failed_run()
+        raise click.ClickException(error)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result["logs"].items()))
     click.echo(f"done: epoch {result['epoch']}, step {result['step']}; {shown}")
     click.echo(f"generator: {result['generator']}")

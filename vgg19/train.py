@@ -55,13 +55,10 @@ def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, lo
     epoch (weights, optimizer state, step). The model with the best validation
     accuracy is exported to BACKUP_DIR/minivgg19.keras.
     """
-    from data.io import ImageError
-    from data.runs import NonFiniteLossError
-
-    import tensorflow as tf
-
+    from data import runs
     from vgg19.training import train
 
+    error = None
     try:
         config = VGG19Config(image_size=image_size, base_filters=base_filters, dense_units=dense_units,
                              bn_scale_init=bn_scale_init, bn_momentum=bn_momentum, epochs=epochs,
@@ -69,10 +66,13 @@ def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, lo
                              batch_size=batch_size, lr=lr, seed=seed, precision=precision,
                              data_dir=data_dir, demo_n=demo_n).validate()
         result = train(config, backup_dir=backup_dir, logdir=logdir, resume=resume)
-    except (NonFiniteLossError, ImageError, ValueError, FileNotFoundError, RuntimeError) as e:
-        raise click.ClickException(str(e)) from e
-    except tf.errors.OpError as e:  # an error raised inside the tf.data pipeline
-        raise click.ClickException(e.message.strip().splitlines()[0]) from e
+    except Exception as e:
+        error = runs.error_message(e)
+        if error is None:
+            raise
+    if error is not None:
+        runs.release_failed_run()
+        raise click.ClickException(error)
     click.echo(f"done: epoch {result['epoch']}, step {result['step']}, "
                f"best val_accuracy {result['best_val_accuracy']:.4f} -> {result['export']}")
 
