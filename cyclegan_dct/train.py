@@ -186,8 +186,8 @@ def main(epochs, epochs_decay, steps_per_epoch, crop, batch_size, n_blocks, filt
          image_every, verbose):
     """Train the CycleGAN with a DCT low-pass between G (masks -> images) and F (images -> masks)."""
     start = time.time()
-    error = None
-    try:
+
+    def run():
         config = build_config(
             epochs=epochs, epochs_decay=epochs_decay, steps_per_epoch=steps_per_epoch, crop=crop,
             batch_size=batch_size, n_blocks=n_blocks, filters=filters, disc_filters=filters,
@@ -195,14 +195,9 @@ def main(epochs, epochs_decay, steps_per_epoch, crop, batch_size, n_blocks, filt
             masks=masks, images=images, like=like, seed=seed, precision=precision, strategy=strategy)
         if images:
             domains.load_image_folder(images, config.channels, config.crop)  # fail before creating the run folder
-        model = train(config, backup_dir, logdir, resume=resume, image_every=image_every, verbose=verbose)
-    except Exception as e:
-        error = runs.error_message(e)
-        if error is None:
-            raise
-    if error is not None:
-        runs.release_failed_run()
-        raise click.ClickException(error)
+        return train(config, backup_dir, logdir, resume=resume, image_every=image_every, verbose=verbose)
+
+    model = runs.run_training(run)
     click.echo(f"done: step {int(model.step.numpy())}, {time.time() - start:.0f} s; models in {backup_dir}")
 
 

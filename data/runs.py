@@ -224,8 +224,6 @@ def error_message(error):
 
     A ``tf.errors.OpError`` raised inside a ``tf.data`` pipeline is reduced to
     the line that names the bad file (:func:`data.pipeline.pipeline_error_message`).
-    Call :func:`release_failed_run` before exiting: an iterator left with a pending
-    ``numpy_function`` can deadlock the interpreter's shutdown.
     """
     if isinstance(error, tf.errors.OpError):
         from data.pipeline import pipeline_error_message
@@ -236,8 +234,24 @@ def error_message(error):
     return None
 
 
-def release_failed_run():
-    """Free what a failed ``fit`` left behind (tf.data iterators) while the interpreter is intact."""
+def run_training(run):
+    """Call ``run()`` for a training CLI; an expected failure becomes a one-line ``click`` error (exit 1).
+
+    Unexpected exceptions (bugs) propagate with their traceback. Before the
+    exit, the failed run is garbage-collected while the interpreter is intact:
+    a tf.data iterator left with a pending ``numpy_function`` can otherwise
+    deadlock the interpreter's shutdown.
+    """
+    import click
+
+    error = None
+    try:
+        return run()
+    except Exception as e:
+        error = error_message(e)
+        if error is None:
+            raise
     import gc
 
     gc.collect()
+    raise click.ClickException(error)

@@ -69,21 +69,15 @@ def main(backup_dir, logdir, result_dir, resume, quiet, **options):
     """Train mSRGAN (G: 24x24 -> 96x96 4x super-resolution, D, miniVGG19 content loss)."""
     from data import runs
 
-    error = None
-    try:
+    def run():
         config = MSRGANConfig(**options).validate()
         from msrgan.training import check_vgg_weights, train
 
         check_vgg_weights(config)
-        result = train(config, backup_dir=backup_dir, logdir=logdir, result_dir=result_dir, resume=resume,
-                       verbose=0 if quiet else 1)
-    except Exception as e:
-        error = runs.error_message(e)
-        if error is None:
-            raise
-    if error is not None:
-        runs.release_failed_run()
-        raise click.ClickException(error)
+        return train(config, backup_dir=backup_dir, logdir=logdir, result_dir=result_dir, resume=resume,
+                     verbose=0 if quiet else 1)
+
+    result = runs.run_training(run)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result["logs"].items()))
     click.echo(f"done: epoch {result['epoch']}, step {result['step']}; {shown}")
     click.echo(f"generator: {result['generator']}")

@@ -58,21 +58,15 @@ def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, lo
     from data import runs
     from vgg19.training import train
 
-    error = None
-    try:
+    def run():
         config = VGG19Config(image_size=image_size, base_filters=base_filters, dense_units=dense_units,
                              bn_scale_init=bn_scale_init, bn_momentum=bn_momentum, epochs=epochs,
                              steps_per_epoch=steps_per_epoch,
                              batch_size=batch_size, lr=lr, seed=seed, precision=precision,
                              data_dir=data_dir, demo_n=demo_n).validate()
-        result = train(config, backup_dir=backup_dir, logdir=logdir, resume=resume)
-    except Exception as e:
-        error = runs.error_message(e)
-        if error is None:
-            raise
-    if error is not None:
-        runs.release_failed_run()
-        raise click.ClickException(error)
+        return train(config, backup_dir=backup_dir, logdir=logdir, resume=resume)
+
+    result = runs.run_training(run)
     click.echo(f"done: epoch {result['epoch']}, step {result['step']}, "
                f"best val_accuracy {result['best_val_accuracy']:.4f} -> {result['export']}")
 
