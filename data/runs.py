@@ -76,6 +76,21 @@ def prepare_run_dir(run_dir, config, resume=True, fixed_keys=()):
     return run_dir
 
 
+def load_model_file(path, hint):
+    """A ``.keras`` model without its training configuration; errors name the file.
+
+    ``hint`` completes the missing-file message, e.g. "train one with python -m vgg19.train".
+    The package that registers the model's custom layers must be imported first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file ({hint})")
+    try:
+        return keras.models.load_model(str(path), compile=False)
+    except Exception as e:
+        raise ValueError(f"{path}: cannot load a Keras model ({e})") from e
+
+
 def save_model(model, path):
     """Export a Keras model to ``.keras`` atomically (temp file, then rename)."""
     with atomic_path(path) as tmp:

@@ -17,17 +17,9 @@ DEFAULT_GENERATOR = "backup/msrgan/generator.keras"
 
 def load_generator(path):
     """The generator saved as ``.keras`` (float32, input (None, None, 3): LR in [-1, 1] -> SR)."""
-    from pathlib import Path
+    from data.runs import load_model_file
 
-    import keras
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such generator file (train one with python -m msrgan.train)")
-    try:
-        return keras.models.load_model(str(path), compile=False)
-    except Exception as e:
-        raise ValueError(f"{path}: cannot load a Keras model ({e})") from e
+    return load_model_file(path, "train one with python -m msrgan.train")
 
 
 __all__ = [

@@ -103,12 +103,6 @@ def build_feature_extractor(model, layer_names=FEATURE_LAYERS, input_shape=None)
 
 def load_model(path):
     """The miniVGG19 classifier from a ``.keras`` export (e.g. ``backup/vgg19/minivgg19.keras``)."""
-    from pathlib import Path
+    from data.runs import load_model_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file (train one with python -m vgg19.train)")
-    try:
-        return keras.models.load_model(str(path), compile=False)
-    except Exception as e:
-        raise ValueError(f"{path}: cannot load a Keras model ({e})") from e
+    return load_model_file(path, "train one with python -m vgg19.train")
