@@ -1,12 +1,14 @@
 """cyclegan_dct: CycleGAN for nuclei masks <-> fluorescence images with a DCT low-pass between the generators.
 
 Utz et al., ICCV 2023 BioImage Computing workshop; CycleGAN of Zhu et al. 2017
-(reference: junyanz/pytorch-CycleGAN-and-pix2pix). Importing this package
-registers its layers, so exported models load with plain
-``keras.models.load_model``::
+(reference: junyanz/pytorch-CycleGAN-and-pix2pix). Only the config is imported
+eagerly; the TensorFlow parts load on first use (``import cyclegan_dct.measures``
+stays pure numpy). The loaders register the custom layers::
 
     import cyclegan_dct
     config, g_a2b, g_b2a = cyclegan_dct.load_models("backup/cyclegan_dct")
+
+(or ``import cyclegan_dct.layers`` before a plain ``keras.models.load_model``).
 
 Command lines: ``python -m cyclegan_dct.train``, ``python -m cyclegan_dct.generate``,
 ``python -m cyclegan_dct.stego``, ``python -m cyclegan_dct.evaluate``, ``python -m cyclegan_dct.ablate``.
@@ -15,8 +17,7 @@ Command lines: ``python -m cyclegan_dct.train``, ``python -m cyclegan_dct.genera
 from pathlib import Path
 
 from cyclegan_dct.config import CycleGANConfig
-from cyclegan_dct.layers import DCTLowPass, ReflectionPadding2D
-from cyclegan_dct.networks import build_discriminator, build_generator
+from data import lazy_exports
 
 __all__ = [
     "CycleGANConfig",
@@ -28,21 +29,24 @@ __all__ = [
     "load_generator",
 ]
 
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DCTLowPass": "cyclegan_dct.layers",
+    "ReflectionPadding2D": "cyclegan_dct.layers",
+    "build_discriminator": "cyclegan_dct.networks",
+    "build_generator": "cyclegan_dct.networks",
+})
+
 
 def load_generator(path):
     """A generator exported as ``.keras`` (G = generator_a2b.keras or F = generator_b2a.keras)."""
-    import keras
+    import cyclegan_dct.layers  # noqa: F401 - registers DCTLowPass, ReflectionPadding2D
+    from data.runs import load_model_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
-    return keras.models.load_model(str(path), compile=False)
+    return load_model_file(path, "train one with python -m cyclegan_dct.train")
 
 
 def load_models(model_dir):
     """(config, G, F) of a run folder: ``config.json``, ``generator_a2b.keras``, ``generator_b2a.keras``."""
-    from data.runs import load_config
-
     model_dir = Path(model_dir)
-    config = CycleGANConfig.from_dict(load_config(model_dir))
+    config = CycleGANConfig.load(model_dir / "config.json")
     return config, load_generator(model_dir / "generator_a2b.keras"), load_generator(model_dir / "generator_b2a.keras")

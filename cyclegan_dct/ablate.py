@@ -55,9 +55,8 @@ def run_name(cutoff):
 def model_cutoff(model_dir):
     """The cutoff of a trained model folder (1.0 for a vanilla model), from its ``config.json``."""
     from cyclegan_dct.config import CycleGANConfig
-    from data.runs import load_config
 
-    config = CycleGANConfig.from_dict(load_config(model_dir))
+    config = CycleGANConfig.load(Path(model_dir) / "config.json")
     return 1.0 if config.vanilla else float(config.dct_cutoff)
 
 
@@ -84,9 +83,9 @@ def train_command(cutoff, model_dir, logdir, seed, train_options, extra_args="")
 
 def cyclegan_budget(model_dir):
     """The training budget of a model folder, from its ``config.json``, as one short line."""
-    from data.runs import load_config
+    from cyclegan_dct.config import CycleGANConfig
 
-    c = load_config(model_dir)
+    c = CycleGANConfig.load(Path(model_dir) / "config.json").to_dict()
     return (f"{c['epochs']}+{c['epochs_decay']} epochs x {c['steps_per_epoch']} steps, batch {c['batch_size']}, "
             f"crop {c['crop']}, {c['n_blocks']} blocks, {c['filters']} filters, {c['precision']}, seed {c['seed']}")
 

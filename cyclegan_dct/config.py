@@ -12,21 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from data.config import PRECISIONS, ConfigMixin
+from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
 
 # Keys that fix the networks (and the filter); a resumed run must keep them.
 ARCHITECTURE_KEYS = ("channels", "n_blocks", "filters", "disc_filters", "disc_layers", "dct", "dct_cutoff", "dct_both")
 
 
 @dataclass
-class CycleGANConfig(ConfigMixin):
+class CycleGANConfig(Config):
     """Every hyper-parameter of a run.
 
     ``dct_cutoff`` is the fraction of DCT frequencies kept along each axis
     (``DCTLowPass``); ``dct=False`` or ``dct_cutoff=1.0`` is the vanilla CycleGAN.
     ``steps_per_epoch`` defines an epoch since the domains are sampled on
     the fly (the reference's epoch is one pass over its image folder).
-    ``mask_stats`` is ``dataclasses.asdict`` of ``data.masks.MaskStats``: the
+    ``mask_stats`` is ``data.masks.MaskStats.to_dict()``: the
     ellipse statistics of domain A, reused by ``generate``.
     """
 
@@ -56,23 +56,21 @@ class CycleGANConfig(ConfigMixin):
     like: str = "stardist"
     mask_stats: dict = field(default_factory=dict)
 
-    def __post_init__(self):
-        self.validate()
+    @property
+    def stats(self):
+        """``mask_stats`` as a :class:`data.masks.MaskStats` (``DEFAULT_STATS`` when empty)."""
+        from data.masks import DEFAULT_STATS, MaskStats
+
+        return MaskStats.from_dict(self.mask_stats) if self.mask_stats else DEFAULT_STATS
 
     @property
     def vanilla(self):
         """True when no filter sits between the generators."""
         return (not self.dct) or self.dct_cutoff >= 1.0
 
-    def validate(self):
-        """Raise ``ValueError`` naming every invalid field."""
-        bad = []
-        for name in ("channels", "batch_size", "filters", "disc_filters", "disc_layers", "steps_per_epoch"):
-            if int(getattr(self, name)) < 1:
-                bad.append(f"{name}={getattr(self, name)} (must be >= 1)")
-        for name in ("n_blocks", "epochs", "epochs_decay", "pool_size"):
-            if int(getattr(self, name)) < 0:
-                bad.append(f"{name}={getattr(self, name)} (must be >= 0)")
+    def problems(self):
+        bad = positive(self, "channels", "batch_size", "filters", "disc_filters", "disc_layers", "steps_per_epoch")
+        bad += positive(self, "n_blocks", "epochs", "epochs_decay", "pool_size", minimum=0)
         if self.epochs + self.epochs_decay < 1:
             bad.append("epochs + epochs_decay must be >= 1")
         if self.crop < 8 or self.crop % 4:
@@ -88,18 +86,34 @@ class CycleGANConfig(ConfigMixin):
             bad.append(f"learning_rate={self.learning_rate} (must be > 0)")
         if not 0.0 <= float(self.beta_1) < 1.0:
             bad.append(f"beta_1={self.beta_1} (must be in [0, 1))")
-        if self.precision not in PRECISIONS:
-            bad.append(f"precision={self.precision!r} (must be one of {PRECISIONS})")
-        if self.strategy not in ("default", "mirrored"):
-            bad.append(f"strategy={self.strategy!r} (must be 'default' or 'mirrored')")
-        if bad:
-            raise ValueError("invalid CycleGAN config: " + "; ".join(bad))
+        return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
 
 
-def as_config(config):
-    """Accept a :class:`CycleGANConfig` or its dict form."""
-    if isinstance(config, CycleGANConfig):
-        return config
-    if isinstance(config, dict):
-        return CycleGANConfig.from_dict(config)
-    raise TypeError(f"expected CycleGANConfig or dict, got {type(config).__name__}")
+@dataclass
+class EvalConfig(Config):
+    """StarDist training budget and architecture of ``python -m cyclegan_dct.evaluate`` (defaults: StarDist's
+    ``Config2D`` and its example notebook, grid 2: 32 rays, U-Net depth 3 with 32 base filters, 256x256 patches,
+    batch 4, 400 epochs of 100 steps, lr 3e-4)."""
+
+    n_rays: int = param(32, "StarDist rays.")
+    grid: int = param(2, "StarDist grid (subsampling of the prediction).")
+    unet_depth: int = param(3, "U-Net depth.")
+    unet_filters: int = param(32, "U-Net filters of the first level.")
+    patch_size: int = param(256, "Training patch size (divisible by grid * 2**unet_depth).")
+    batch_size: int = param(4, "StarDist batch size.")
+    epochs: int = param(400, "StarDist epochs.")
+    steps_per_epoch: int = param(100, "StarDist steps per epoch.")
+    val_fraction: float = param(0.1, "Fraction of the synthetic pairs held out to tune the thresholds.")
+    optimize_thresholds: bool = True
+    seed: int = 0
+
+    def problems(self):
+        bad = positive(self, "n_rays", "grid", "unet_depth", "unet_filters", "patch_size", "batch_size", "epochs",
+                       "steps_per_epoch")
+        if not 0.0 < self.val_fraction < 1.0:
+            bad.append(f"val_fraction={self.val_fraction!r} (must be in (0, 1))")
+        if not bad:
+            div = self.grid * 2**self.unet_depth
+            if self.patch_size % div:
+                bad.append(f"patch_size={self.patch_size} (must be divisible by grid * 2**unet_depth = {div})")
+        return bad

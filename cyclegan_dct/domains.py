@@ -181,18 +181,6 @@ def fit_stats_to_labels(label_images):
     return data_masks.MaskStats(**{f: float(np.mean([getattr(s, f) for s in stats])) for f in fields})
 
 
-def stats_from_dict(d):
-    """``MaskStats`` from its dict form (``config.mask_stats``); empty dict -> DEFAULT_STATS."""
-    if not d:
-        return data_masks.DEFAULT_STATS
-    return data_masks.MaskStats(**d)
-
-
-def stats_to_dict(stats):
-    """JSON-able dict of a ``MaskStats`` (stored as ``config.mask_stats``)."""
-    return {k: float(v) for k, v in dataclasses.asdict(stats).items()}
-
-
 class MaskSampler:
     """Domain A: float32 (crop, crop, 1) foreground images of random masks.
 

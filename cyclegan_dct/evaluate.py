@@ -20,7 +20,6 @@ the ``evaluation.json`` of several runs side by side (``comparison.md/json``).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -28,43 +27,11 @@ from pathlib import Path
 import click
 import numpy as np
 
+from cyclegan_dct.config import EvalConfig
 from cyclegan_dct.measures import IOU_THRESHOLDS, segmentation_scores
 from data.io import ImageError, list_images, read_image, write_json, write_text
 
 MASK_FOLDERS = {"cycled": "cycled_masks", "input": "masks"}
-
-
-@dataclasses.dataclass
-class EvalConfig:
-    """StarDist training budget and architecture (defaults: StarDist's ``Config2D`` and its
-    example notebook, grid 2: 32 rays, U-Net depth 3 with 32 base filters, 256x256 patches,
-    batch 4, 400 epochs of 100 steps, lr 3e-4)."""
-
-    n_rays: int = 32
-    grid: int = 2
-    unet_depth: int = 3
-    unet_filters: int = 32
-    patch_size: int = 256
-    batch_size: int = 4
-    epochs: int = 400
-    steps_per_epoch: int = 100
-    val_fraction: float = 0.1
-    optimize_thresholds: bool = True
-    seed: int = 0
-
-    def __post_init__(self):
-        bad = [
-            f"{k}={getattr(self, k)!r}"
-            for k in ("n_rays", "grid", "unet_depth", "unet_filters", "patch_size", "batch_size", "epochs", "steps_per_epoch")
-            if int(getattr(self, k)) < 1
-        ]
-        if not 0.0 < self.val_fraction < 1.0:
-            bad.append(f"val_fraction={self.val_fraction!r}")
-        div = self.grid * 2**self.unet_depth
-        if self.patch_size % div:
-            bad.append(f"patch_size={self.patch_size} (must be divisible by grid * 2**unet_depth = {div})")
-        if bad:
-            raise ValueError(f"invalid evaluation config: {', '.join(bad)}")
 
 
 def _read_pairs(image_dir, mask_dir):
@@ -207,7 +174,7 @@ def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, tes
         "masks": masks,
         "synthetic_summary": _synthetic_info(synthetic),
         "test_data": {"source": source, "n_images": len(test_x), "n_nuclei": scores["n_true"]},
-        "budget": {**dataclasses.asdict(config), "n_train": info["n_train"], "n_val": info["n_val"]},
+        "budget": {**config.to_dict(), "n_train": info["n_train"], "n_val": info["n_val"]},
         "thresholds": {"prob": float(model.thresholds.prob), "nms": float(model.thresholds.nms)},
         "metrics": scores,
         "wall_time_s": {

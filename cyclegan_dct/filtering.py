@@ -7,13 +7,13 @@ so evaluation code treats both kinds of model alike.
 
 from __future__ import annotations
 
-from cyclegan_dct.config import as_config
+from cyclegan_dct.config import CycleGANConfig
 from cyclegan_dct.layers import DCTLowPass
 
 
 def make_filter(config, name="dct_lowpass"):
     """The ``DCTLowPass`` layer of a DCT model, or None for a vanilla model."""
-    config = as_config(config)
+    config = CycleGANConfig.from_dict(config)
     return None if config.vanilla else DCTLowPass(config.dct_cutoff, name=name)
 
 

@@ -41,7 +41,7 @@ def synthesize(config, g_a2b, g_b2a, n, size=256, seed=0, batch_size=4):
 
     if size < 8 or size % 4:
         raise ValueError(f"--size must be a multiple of 4 and >= 8, got {size}")
-    stats = domains.stats_from_dict(config.mask_stats)
+    stats = config.stats
     lowpass = make_filter(config)
     rng = np.random.default_rng(seed)
     for start in range(0, n, batch_size):

@@ -29,7 +29,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from cyclegan_dct.config import as_config
+from cyclegan_dct.config import CycleGANConfig
 from cyclegan_dct.filtering import make_filter
 from cyclegan_dct.networks import build_discriminator, build_generator
 from cyclegan_dct.pool import ImagePool
@@ -67,7 +67,7 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 def make_optimizer(config, name):
     """Adam(lr schedule, beta_1) of the reference; wrapped in a loss-scale optimizer under mixed_float16."""
-    c = as_config(config)
+    c = CycleGANConfig.from_dict(config)
     schedule = ConstantThenLinearDecay(c.learning_rate, c.epochs * c.steps_per_epoch, c.epochs_decay * c.steps_per_epoch)
     opt = keras.optimizers.Adam(learning_rate=schedule, beta_1=c.beta_1, beta_2=0.999, name=name)
     if keras.mixed_precision.dtype_policy().name == "mixed_float16":
@@ -94,7 +94,7 @@ class CycleGAN(keras.Model):
 
     def __init__(self, config, g_a2b=None, g_b2a=None, d_a=None, d_b=None, **kwargs):
         super().__init__(**kwargs)
-        self.config = c = as_config(config)
+        self.config = c = CycleGANConfig.from_dict(config)
         self.g_a2b = g_a2b or build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b")
         self.g_b2a = g_b2a or build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a")
         self.d_a = d_a or build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a")

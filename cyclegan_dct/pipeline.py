@@ -12,15 +12,15 @@ import numpy as np
 import tensorflow as tf
 
 from cyclegan_dct import domains
-from cyclegan_dct.config import as_config
+from cyclegan_dct.config import CycleGANConfig
 
 
 def make_samplers(config, epoch=0):
     """(MaskSampler, ImageSampler) for a config: label folder or ellipses; image folder or stardist's image."""
-    c = as_config(config)
+    c = CycleGANConfig.from_dict(config)
     base = int(c.seed) * 1_000_003 + int(epoch) * 7_919
     labels = domains.load_label_folder(c.masks, c.crop) if c.masks else None
-    stats = domains.stats_from_dict(c.mask_stats)
+    stats = c.stats
     images = domains.load_image_folder(c.images, c.channels, c.crop) if c.images else domains.default_images(c.channels)
     return (
         domains.MaskSampler(c.crop, stats=stats, label_images=labels, seed=base + 1),
@@ -30,7 +30,7 @@ def make_samplers(config, epoch=0):
 
 def make_dataset(config, epoch=0, samplers=None):
     """Infinite ``tf.data.Dataset`` of (a, b) float32 batches (batch, crop, crop, channels) in [-1, 1]."""
-    c = as_config(config)
+    c = CycleGANConfig.from_dict(config)
     mask_sampler, image_sampler = samplers or make_samplers(c, epoch)
 
     def pairs():

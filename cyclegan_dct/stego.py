@@ -126,7 +126,7 @@ def visibility_panel(masks, fake, real, cutoff, rows=PANEL_ROWS, gap=4, header=1
 
 def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
     """Compute the four measures for loaded models. Returns (report dict, panel uint8)."""
-    from cyclegan_dct.domains import labels_to_input, stats_from_dict
+    from cyclegan_dct.domains import labels_to_input
     from data.masks import random_ellipse_labels
 
     if n < 1:
@@ -134,7 +134,7 @@ def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
     if size < 8 or size % 4:
         raise ValueError(f"--size must be a multiple of 4 and >= 8 (the generator downsamples by 4), got {size}")
     rng = np.random.default_rng(seed)
-    stats = stats_from_dict(config.mask_stats)
+    stats = config.stats
     masks = np.stack([random_ellipse_labels((size, size), stats, rng) for _ in range(n)])
     a = np.stack([labels_to_input(m) for m in masks])
     fake = _predict(g, a)

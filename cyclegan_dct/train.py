@@ -117,8 +117,7 @@ def build_config(**options):
         stats = domains.fit_stats_to_labels(domains.load_label_folder(config.masks, config.crop))
     else:
         stats = domains.fit_stats(like)
-    config.mask_stats = domains.stats_to_dict(stats)
-    return config
+    return config.replace(mask_stats=stats.to_dict())
 
 
 def train(config, backup_dir, logdir, resume=True, image_every=500, verbose=2):

@@ -2,8 +2,12 @@
 ellipse nuclei masks, tf.data pipelines, pure-numpy metrics, run folders.
 
 Submodules are imported explicitly (``from data import io``) so that the
-numpy-only parts never pull in TensorFlow.
+numpy-only parts never pull in TensorFlow; the model packages export their
+TensorFlow parts lazily with :func:`lazy_exports` (PEP 562), so that
+``import msrgan.tiling`` does not load TensorFlow either.
 """
+
+import importlib
 
 CLASS_NAMES = (
     "Nucleus",
@@ -23,3 +27,23 @@ CLASS_NAMES = (
 """The 13 classes of CYTO 2017 "major13"; index = the two-digit file prefix."""
 
 N_CLASSES = len(CLASS_NAMES)
+
+
+def lazy_exports(package, names):
+    """PEP 562 ``(__getattr__, __dir__)`` for a package: ``names`` maps an attribute to the submodule defining it.
+
+    The submodule is imported on first access only (it may import TensorFlow).
+    """
+    module_globals = vars(importlib.import_module(package))
+
+    def __getattr__(name):
+        if name not in names:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(names[name]), name)
+        module_globals[name] = value
+        return value
+
+    def __dir__():
+        return sorted(set(module_globals) | set(names))
+
+    return __getattr__, __dir__

@@ -1,32 +1,141 @@
-"""Base of the per-model config dataclasses (pure Python, no TensorFlow).
+"""The one config idiom: a dataclass that validates on construction and round-trips through ``config.json``.
 
-Each package's config (``VGG19Config``, ``MSRGANConfig``, ``CycleGANConfig``)
-is a dataclass with a ``validate()`` that names every bad field. This mixin
-gives them the ``config.json`` round trip, refusing keys it does not know
-(a typo in a hand-edited config must not be silently ignored).
+Every configuration (``VGG19Config``, ``MSRGANConfig``, ``CycleGANConfig``,
+``cyclegan_dct.config.EvalConfig``, ``data.masks.MaskStats``) is a
+``@dataclass`` deriving from :class:`Config`:
+
+- ``problems()`` returns one ``"field=value (why)"`` string per bad field;
+  construction (``__post_init__``), :meth:`Config.replace` and
+  :meth:`Config.from_dict` raise one ``ValueError`` naming all of them;
+- :meth:`Config.from_dict` / :meth:`Config.load` refuse keys they do not know
+  (a typo in a hand-edited ``config.json`` must not be silently ignored);
+- a field's ``metadata={"help": ...}`` (see :func:`param`) is the help text
+  the CLI layer (``data.cli``) shows next to the field's default.
+
+Pure Python: no TensorFlow import, so configs can be read anywhere.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import numbers
+from pathlib import Path
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 """Keras dtype policies accepted by every trainer's ``--precision``."""
 
+STRATEGIES = ("default", "mirrored")
+"""``tf.distribute`` choices of every trainer's ``--strategy`` (see ``data.training.make_strategy``)."""
 
-class ConfigMixin:
-    """``to_dict`` / ``from_dict`` for a config dataclass with a ``validate()`` method."""
+
+def param(default=dataclasses.MISSING, help="", **kwargs):  # noqa: A002 - mirrors click's keyword
+    """A dataclass field with its CLI help text in ``metadata["help"]``."""
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kwargs)
+    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+
+
+class Config:
+    """Base of every config dataclass (subclasses are decorated with ``@dataclass``).
+
+    Subclasses override :meth:`problems`; everything else is shared.
+    """
+
+    def __post_init__(self):
+        self.validate()
+
+    def problems(self):
+        """One string per invalid field, e.g. ``"epochs=0 (must be >= 1)"``; empty when valid."""
+        return []
+
+    def validate(self):
+        """Raise ``ValueError`` naming every invalid field."""
+        bad = self.problems()
+        if bad:
+            raise ValueError(f"invalid {type(self).__name__}: " + "; ".join(bad))
+
+    @classmethod
+    def field_names(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def _check_keys(cls, keys):
+        unknown = sorted(set(keys) - set(cls.field_names()))
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
 
     def to_dict(self):
+        """Plain JSON-able dict of every field (``from_dict`` rebuilds the config)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d):
         """Build from a dict (e.g. ``config.json``); unknown keys raise ``ValueError`` naming them."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
-        config = cls(**d)
-        config.validate()
-        return config
+        if isinstance(d, cls):
+            return d
+        cls._check_keys(d)
+        return cls(**d)
+
+    def replace(self, **changes):
+        """A validated copy with some fields changed; unknown names raise ``ValueError``."""
+        self._check_keys(changes)
+        return dataclasses.replace(self, **changes)
+
+    def save(self, path):
+        """Write ``path`` (``config.json``) atomically."""
+        from data.io import write_json
+
+        write_json(path, self.to_dict())
+        return Path(path)
+
+    @classmethod
+    def load(cls, path):
+        """The config saved at ``path``; errors name the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        try:
+            d = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not a JSON config ({e})") from e
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: not a JSON object")
+        try:
+            return cls.from_dict(d)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}: {e}") from e
+
+    @classmethod
+    def default(cls, name):
+        """The default value of field ``name`` (for CLI option defaults)."""
+        f = {f.name: f for f in dataclasses.fields(cls)}[name]
+        if f.default is not dataclasses.MISSING:
+            return f.default
+        if f.default_factory is not dataclasses.MISSING:
+            return f.default_factory()
+        raise KeyError(f"{cls.__name__}.{name} has no default")
+
+    @classmethod
+    def help(cls, name):
+        """The help text of field ``name`` (``metadata["help"]``), or ``""``."""
+        return {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get("help", "")
+
+
+def positive(config, *names, allow_none=False, minimum=1):
+    """Problems for the integer fields ``names`` that are not integers >= ``minimum``."""
+    bad = []
+    for name in names:
+        v = getattr(config, name)
+        if v is None and allow_none:
+            continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
+            extra = " or None" if allow_none else ""
+            bad.append(f"{name}={v!r} (must be an integer >= {minimum}{extra})")
+    return bad
+
+
+def one_of(config, name, choices):
+    """Problem for field ``name`` when its value is not in ``choices``."""
+    v = getattr(config, name)
+    return [] if v in choices else [f"{name}={v!r} (must be one of {', '.join(map(str, choices))})"]

@@ -21,9 +21,11 @@ import numpy as np
 from skimage.draw import ellipse
 from skimage.measure import regionprops
 
+from data.config import Config
+
 
 @dataclasses.dataclass(frozen=True)
-class MaskStats:
+class MaskStats(Config):
     """Distribution of nuclei in a label image; all sizes in pixels.
 
     Attributes:
@@ -42,22 +44,18 @@ class MaskStats:
     axis_ratio_std: float
     max_overlap: float = 0.1
 
-    def __post_init__(self):
-        bad = [name for name, ok in (
+    def problems(self):
+        checks = (
             ("density", self.density >= 0), ("density_std", self.density_std >= 0),
             ("area_mean", self.area_mean >= 3), ("area_std", self.area_std >= 0),
             ("axis_ratio_mean", 0 < self.axis_ratio_mean <= 1), ("axis_ratio_std", self.axis_ratio_std >= 0),
-            ("max_overlap", 0 <= self.max_overlap < 1)) if not ok]
-        if bad:
-            raise ValueError(f"invalid MaskStats field(s): {', '.join(bad)} ({self})")
+            ("max_overlap", 0 <= self.max_overlap < 1),
+        )
+        return [f"{name}={getattr(self, name)!r}" for name, ok in checks if not ok]
 
     def to_dict(self):
-        """Plain dict (JSON-able); ``MaskStats(**d)`` rebuilds it."""
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes):
-        """A copy with some fields changed (e.g. ``max_overlap``)."""
-        return dataclasses.replace(self, **changes)
+        """Plain dict of floats (JSON-able); ``MaskStats.from_dict(d)`` rebuilds it."""
+        return {k: float(v) for k, v in dataclasses.asdict(self).items()}
 
 
 DEFAULT_STATS = MaskStats(

@@ -2,14 +2,14 @@
 
 Public API: :func:`build_generator`, :func:`build_discriminator`, :class:`PixelShuffle`,
 :class:`MSRGAN`, :class:`MSRGANConfig`, :func:`load_generator`. Training:
-``python -m msrgan.train``. Importing this package registers ``PixelShuffle``,
+``python -m msrgan.train``. Only the config is imported eagerly; the TensorFlow
+parts load on first use, so ``import msrgan.tiling`` stays pure numpy.
+``load_generator`` (or ``import msrgan.layers``) registers ``PixelShuffle``,
 which ``keras.models.load_model`` needs to open ``generator.keras``.
 """
 
+from data import lazy_exports
 from msrgan.config import MSRGANConfig
-from msrgan.layers import PixelShuffle
-from msrgan.model import MSRGAN
-from msrgan.networks import build_discriminator, build_generator
 
 DEFAULT_BACKUP_DIR = "backup/msrgan"
 DEFAULT_GENERATOR = "backup/msrgan/generator.keras"
@@ -17,6 +17,7 @@ DEFAULT_GENERATOR = "backup/msrgan/generator.keras"
 
 def load_generator(path):
     """The generator saved as ``.keras`` (float32, input (None, None, 3): LR in [-1, 1] -> SR)."""
+    import msrgan.layers  # noqa: F401 - registers PixelShuffle
     from data.runs import load_model_file
 
     return load_model_file(path, "train one with python -m msrgan.train")
@@ -32,3 +33,10 @@ __all__ = [
     "build_generator",
     "load_generator",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "PixelShuffle": "msrgan.layers",
+    "MSRGAN": "msrgan.model",
+    "build_discriminator": "msrgan.networks",
+    "build_generator": "msrgan.networks",
+})

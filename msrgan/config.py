@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, ConfigMixin
-
-STRATEGIES = ("default", "mirrored")
+from data.config import PRECISIONS, STRATEGIES, Config, one_of, positive
 
 ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_size", "scale")
 """Fields that fix the variables' shapes: a run can only resume with the same values."""
 
 
 @dataclass
-class MSRGANConfig(ConfigMixin):
+class MSRGANConfig(Config):
     """Hyper-parameters of :class:`msrgan.model.MSRGAN` and its training run.
 
     Loss symbols: ``alpha`` weights the pixel MSE, ``beta`` the miniVGG19 content
@@ -61,16 +59,11 @@ class MSRGANConfig(ConfigMixin):
     image_every: int = 100
     log_every: int = 10
 
-    def validate(self):
-        """Raise ``ValueError`` naming every invalid field; return ``self``."""
-        bad = []
-        for name in ("n_blocks", "filters", "d_filters", "dense_units", "batch_size", "epochs", "image_every", "log_every", "demo_n"):
-            if int(getattr(self, name)) < 1:
-                bad.append(f"{name}={getattr(self, name)!r} (must be >= 1)")
-        for name in ("steps_per_epoch", "val_steps"):
-            v = getattr(self, name)
-            if v is not None and int(v) < 1:
-                bad.append(f"{name}={v!r} (must be >= 1 or None)")
+    def problems(self):
+        bad = positive(self, "n_blocks", "filters", "d_filters", "dense_units", "batch_size", "epochs", "image_every",
+                       "log_every", "demo_n")
+        bad += positive(self, "steps_per_epoch", "val_steps", allow_none=True)
+        bad += positive(self, "d_steps", "pretrain_steps", minimum=0)
         if not 0.0 <= self.dropout < 1.0:
             bad.append(f"dropout={self.dropout!r} (must be in [0, 1))")
         for name in ("alpha", "beta", "adv_weight"):
@@ -79,20 +72,11 @@ class MSRGANConfig(ConfigMixin):
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
                 bad.append(f"{name}={getattr(self, name)!r} (must be > 0)")
-        for name in ("d_steps", "pretrain_steps"):
-            if int(getattr(self, name)) < 0:
-                bad.append(f"{name}={getattr(self, name)!r} (must be >= 0)")
         if self.scale != 4:
             bad.append(f"scale={self.scale!r} (the generator's two pixel shuffles make it 4)")
         if self.image_size % 16 or self.image_size < 16:
             bad.append(f"image_size={self.image_size!r} (must be a multiple of 16: 4x SR and four stride-2 D convs)")
-        if self.precision not in PRECISIONS:
-            bad.append(f"precision={self.precision!r} (one of {', '.join(PRECISIONS)})")
-        if self.strategy not in STRATEGIES:
-            bad.append(f"strategy={self.strategy!r} (one of {', '.join(STRATEGIES)})")
-        if bad:
-            raise ValueError("invalid msrgan config: " + "; ".join(bad))
-        return self
+        return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
 
     @property
     def lr_size(self):

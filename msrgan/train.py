@@ -70,7 +70,7 @@ def main(backup_dir, logdir, result_dir, resume, quiet, **options):
     from data import runs
 
     def run():
-        config = MSRGANConfig(**options).validate()
+        config = MSRGANConfig(**options)
         from msrgan.training import check_vgg_weights, train
 
         check_vgg_weights(config)

@@ -137,7 +137,7 @@ def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="
     data or config) before writing anything, and NonFiniteLossError on a NaN or
     infinite loss (the last good checkpoint and exports stay).
     """
-    config = MSRGANConfig.from_dict(config.to_dict() if isinstance(config, MSRGANConfig) else dict(config))
+    config = MSRGANConfig.from_dict(config)
     check_vgg_weights(config)
     runs.set_precision(config.precision)
     n_train = count_images(config, "train")

@@ -102,7 +102,7 @@ def test_export_round_trip_matches_checkpoint(trained_run):
     model = CycleGAN(config)
     model.compile()
     assert TrainingState(run, **model.training_state()).restore() == trained_run[1] + 1
-    a = domains.MaskSampler(32, domains.stats_from_dict(config.mask_stats), seed=1).sample()[None]
+    a = domains.MaskSampler(32, config.stats, seed=1).sample()[None]
     np.testing.assert_allclose(g(a).numpy(), model.g_a2b(a).numpy(), atol=1e-6)
     np.testing.assert_allclose(f(a).numpy(), model.g_b2a(a).numpy(), atol=1e-6)
 

@@ -201,7 +201,7 @@ def test_config_validation_names_bad_fields():
     from msrgan.config import MSRGANConfig
 
     with pytest.raises(ValueError, match=r"dropout=1\.5.*image_size=40"):
-        MSRGANConfig(dropout=1.5, image_size=40).validate()
+        MSRGANConfig(dropout=1.5, image_size=40)
     cfg = MSRGANConfig()
     assert (cfg.alpha, cfg.beta, cfg.adv_weight, cfg.g_lr, cfg.d_lr, cfg.batch_size) == (0.4, 0.8, 1e-5, 1e-4, 1e-3, 16)
     assert MSRGANConfig.from_dict(cfg.to_dict()) == cfg

@@ -105,9 +105,9 @@ def test_config_validation_names_bad_fields_and_round_trips():
     assert vgg19.VGG19Config.from_dict(cfg.to_dict()) == cfg
     assert vgg19.VGG19Config().input_shape == (96, 96, 3)
     with pytest.raises(ValueError, match="batch_size=0.*precision='fp8'"):
-        vgg19.VGG19Config(batch_size=0, precision="fp8").validate()
+        vgg19.VGG19Config(batch_size=0, precision="fp8")
     with pytest.raises(ValueError, match="bn_scale_init.*bn_momentum|bn_momentum.*bn_scale_init"):
-        vgg19.VGG19Config(bn_scale_init="zeros", bn_momentum=1.0).validate()
+        vgg19.VGG19Config(bn_scale_init="zeros", bn_momentum=1.0)
     with pytest.raises(ValueError, match="unknown VGG19Config fields: width"):
         vgg19.VGG19Config.from_dict({"width": 3})
 

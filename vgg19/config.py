@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, ConfigMixin
+from data.config import PRECISIONS, Config, one_of, positive
 
 BN_SCALE_INITS = ("truncated_normal", "ones")
 
@@ -18,7 +18,7 @@ ARCHITECTURE_KEYS = ("image_size", "n_classes", "base_filters", "dense_units")
 
 
 @dataclass
-class VGG19Config(ConfigMixin):
+class VGG19Config(Config):
     """Every hyper-parameter of a run.
 
     ``bn_scale_init``: initialiser of the BatchNormalization scale (gamma).
@@ -44,25 +44,14 @@ class VGG19Config(ConfigMixin):
     data_dir: str | None = None
     demo_n: int = 1300
 
-    def validate(self):
-        """Raise ``ValueError`` naming every invalid field."""
-        bad = []
-        for name in ("image_size", "n_classes", "base_filters", "dense_units", "epochs", "batch_size", "demo_n"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                bad.append(f"{name}={getattr(self, name)!r} (must be a positive integer)")
-        if self.steps_per_epoch is not None and (not isinstance(self.steps_per_epoch, int) or self.steps_per_epoch < 1):
-            bad.append(f"steps_per_epoch={self.steps_per_epoch!r} (must be a positive integer or None)")
+    def problems(self):
+        bad = positive(self, "image_size", "n_classes", "base_filters", "dense_units", "epochs", "batch_size", "demo_n")
+        bad += positive(self, "steps_per_epoch", allow_none=True)
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             bad.append(f"lr={self.lr!r} (must be > 0)")
         if not (isinstance(self.bn_momentum, (int, float)) and 0 <= self.bn_momentum < 1):
             bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
-        if self.bn_scale_init not in BN_SCALE_INITS:
-            bad.append(f"bn_scale_init={self.bn_scale_init!r} (must be one of {BN_SCALE_INITS})")
-        if self.precision not in PRECISIONS:
-            bad.append(f"precision={self.precision!r} (must be one of {PRECISIONS})")
-        if bad:
-            raise ValueError("invalid VGG19Config: " + "; ".join(bad))
-        return self
+        return bad + one_of(self, "bn_scale_init", BN_SCALE_INITS) + one_of(self, "precision", PRECISIONS)
 
     @property
     def input_shape(self):

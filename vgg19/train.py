@@ -63,7 +63,7 @@ def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, lo
                              bn_scale_init=bn_scale_init, bn_momentum=bn_momentum, epochs=epochs,
                              steps_per_epoch=steps_per_epoch,
                              batch_size=batch_size, lr=lr, seed=seed, precision=precision,
-                             data_dir=data_dir, demo_n=demo_n).validate()
+                             data_dir=data_dir, demo_n=demo_n)
         return train(config, backup_dir=backup_dir, logdir=logdir, resume=resume)
 
     result = runs.run_training(run)

@@ -94,7 +94,7 @@ def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, v
     Raises ValueError/ImageError on bad data or config, NonFiniteLossError on a
     NaN/inf loss (the last good checkpoint stays), before writing anything for bad input.
     """
-    config = VGG19Config.from_dict(config.to_dict() if isinstance(config, VGG19Config) else dict(config))
+    config = VGG19Config.from_dict(config)
     runs.set_precision(config.precision)
     n_train = len(split_labels(config, "train"))
     split_labels(config, "test")
