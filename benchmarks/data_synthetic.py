@@ -7,18 +7,14 @@ process, one core's worth of numpy/cv2 work) and the held-out accuracy of a
 softmax regression on 10 simple green-channel statistics (chance = 1/13).
 """
 
-import sys
 import time
-from pathlib import Path
 
 import click
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_data_synthetic import _features, _softmax_regression  # noqa: E402
-
-from data import N_CLASSES, synthetic  # noqa: E402
+from data import N_CLASSES, synthetic
+from data.separability import held_out_predictions
 
 
 @click.command()
@@ -38,10 +34,7 @@ def main(n, seed, repeats):
           f"({1000 * min(cpus) / n:.2f} ms/image cpu)")
     xtr, ytr = synthetic.demo_split("train", n=n, test_fraction=0.1, seed=seed)
     xte, yte = synthetic.demo_split("test", n=n, test_fraction=0.1, seed=seed)
-    ftr, fte = _features(xtr), _features(xte)
-    mu, sd = ftr.mean(0), ftr.std(0) + 1e-9
-    w, c = _softmax_regression((ftr - mu) / sd, ytr, N_CLASSES)
-    pred = (((fte - mu) / sd) @ w + c).argmax(1)
+    pred = held_out_predictions(xtr, ytr, xte, N_CLASSES)
     print(f"softmax regression on green-channel statistics: held-out accuracy {np.mean(pred == yte):.3f} "
           f"({len(yte)} test images, chance {1 / N_CLASSES:.3f})")
     per_class = [np.mean(pred[yte == k] == k) for k in range(N_CLASSES)]

@@ -28,6 +28,9 @@ CLASS_NAMES = (
 
 N_CLASSES = len(CLASS_NAMES)
 
+TEST_FRACTION = 0.1
+"""Share of the images in the test split (demo data, HPA preparation): the original's 90/10 split."""
+
 
 def lazy_exports(package, names):
     """PEP 562 ``(__getattr__, __dir__)`` for a package: ``names`` maps an attribute to the submodule defining it.

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import N_CLASSES
+from data import N_CLASSES, TEST_FRACTION
 from data.io import IMAGE_SUFFIXES, ImageError, read_image
 
 STAINS = ("red", "green", "blue", "yellow")
@@ -140,8 +140,9 @@ def read_labels_csv(path):
         for line, row in enumerate(reader, start=2):
             try:
                 targets = [int(t) for t in row["Target"].split()]
-            except (ValueError, AttributeError):
-                raise ValueError(f"{path}, line {line}: Target {row['Target']!r} is not space-separated integers")
+            except (ValueError, AttributeError) as e:
+                raise ValueError(
+                    f"{path}, line {line}: Target {row['Target']!r} is not space-separated integers") from e
             if not targets:
                 raise ValueError(f"{path}, line {line}: empty Target for Id {row['Id']!r}")
             labels[row["Id"]] = targets
@@ -161,7 +162,7 @@ def first_label(field_id, labels, csv_path):
     return first
 
 
-def split_ids(ids, test_fraction=0.1, seed=0):
+def split_ids(ids, test_fraction=TEST_FRACTION, seed=0):
     """Seeded random split of ``ids`` into ``(train_ids, test_ids)``, each sorted."""
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")

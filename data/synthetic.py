@@ -22,7 +22,7 @@ import functools
 import cv2
 import numpy as np
 
-from data import N_CLASSES
+from data import N_CLASSES, TEST_FRACTION
 
 SIZE = 96
 """Side of a demo image in pixels (the mSRGAN high-resolution size)."""
@@ -33,7 +33,7 @@ _SHIFT = 4  # cv2 fixed-point bits for sub-pixel drawing
 _FP = 1 << _SHIFT
 
 
-def demo_split(split="train", n=1300, test_fraction=0.1, seed=0):
+def demo_split(split="train", n=1300, test_fraction=TEST_FRACTION, seed=0):
     """Class-balanced demo images of one split.
 
     Args:
@@ -95,7 +95,7 @@ def _place_cells(rng):
     """Cell centres (k, 2), radii (k,) on the canvas; rejection-sampled, edge cells allowed."""
     k_target = int(rng.integers(3, 6))
     centres, radii = [], []
-    for attempt in range(60):
+    for _attempt in range(60):
         r = rng.uniform(15, 21) * _S
         c = rng.uniform(0.3, 0.7, 2) * _H if not centres else rng.uniform(-0.05, 1.05, 2) * _H
         if all(np.hypot(*(c - c2)) > 0.85 * (r + r2) for c2, r2 in zip(centres, radii)):
