@@ -36,10 +36,10 @@ def run_one(size, precision, n_blocks, filters, steps, warmup):
     import tensorflow as tf
 
     from cyclegan_dct.config import CycleGANConfig
-    from cyclegan_dct.model import CycleGAN
+    from cyclegan_dct.model import build_cyclegan
     from cyclegan_dct.pipeline import make_samplers
-    from cyclegan_dct.train import build_config
-    from data.runs import set_precision
+    from cyclegan_dct.recipe import build_config
+    from data.training import set_precision
 
     set_precision(precision)
     gpus = tf.config.list_physical_devices("GPU")
@@ -50,15 +50,14 @@ def run_one(size, precision, n_blocks, filters, steps, warmup):
     a = np.stack([mask_sampler.sample() for _ in range(8)])
     b = np.stack([image_sampler.sample() for _ in range(8)])
     ds = tf.data.Dataset.from_tensor_slices((a, b)).batch(1, drop_remainder=True).repeat()
-    model = CycleGAN(config)
-    model.compile()
+    model = build_cyclegan(config)
     t0 = time.perf_counter()
     model.fit(ds, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
     warm_s = time.perf_counter() - t0
     if gpus:
         tf.config.experimental.reset_memory_stats("GPU:0")
     t0 = time.perf_counter()
-    hist = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False).history
+    hist = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0).history
     elapsed = time.perf_counter() - t0
     return {
         "size": size,
@@ -99,7 +98,7 @@ def main(argv=None):
                    "--n-blocks", str(args.n_blocks), "--filters", str(args.filters),
                    "--steps", str(args.steps), "--warmup", str(args.warmup)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode or not lines:
                 sys.exit(f"{size} {precision} failed:\n{proc.stderr[-3000:]}")
             r = json.loads(lines[-1][7:])

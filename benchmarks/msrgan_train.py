@@ -41,11 +41,11 @@ def worker_train(precision, steps, warmup, batch_size=16, image_size=96):
     import tensorflow as tf
 
     import vgg19
-    from data import runs
+    from data import training
     from msrgan.model import MSRGAN
     from msrgan.networks import build_discriminator, build_generator
 
-    runs.set_precision(precision)
+    training.set_precision(precision)
     keras.utils.set_random_seed(0)
     t0 = time.perf_counter()
     lr = image_size // 4

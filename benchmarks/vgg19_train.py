@@ -28,9 +28,9 @@ def _worker(precision, batch_size, image_size, warmup, steps):
 
     import numpy as np
 
-    from data.runs import set_precision
+    from data.training import set_precision
     from vgg19.config import VGG19Config
-    from vgg19.training import compile_model
+    from vgg19.recipe import compile_model
 
     set_precision(precision)
     config = VGG19Config(image_size=image_size, precision=precision, batch_size=batch_size)

@@ -40,9 +40,9 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 def load_generator(path):
     """A generator exported as ``.keras`` (G = generator_a2b.keras or F = generator_b2a.keras)."""
     import cyclegan_dct.layers  # noqa: F401 - registers DCTLowPass, ReflectionPadding2D
-    from data.runs import load_model_file
+    from data.export import load_model
 
-    return load_model_file(path, "train one with python -m cyclegan_dct.train")
+    return load_model(path, "train one with python -m cyclegan_dct.train")
 
 
 def load_models(model_dir):

@@ -10,7 +10,7 @@ lambda = ``lambda_cycle``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
 
@@ -30,31 +30,34 @@ class CycleGANConfig(Config):
     ellipse statistics of domain A, reused by ``generate``.
     """
 
-    channels: int = 1
-    crop: int = 256
-    batch_size: int = 1
-    n_blocks: int = 9
-    filters: int = 64
-    disc_filters: int = 64
-    disc_layers: int = 3
-    dct: bool = True
-    dct_cutoff: float = 0.5
-    dct_both: bool = False
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.0
-    pool_size: int = 50
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    epochs: int = 100
-    epochs_decay: int = 100
-    steps_per_epoch: int = 1000
-    seed: int = 0
-    precision: str = "float32"
-    strategy: str = "default"
-    masks: str | None = None
-    images: str | None = None
-    like: str = "stardist"
-    mask_stats: dict = field(default_factory=dict)
+    channels: int = param(1, "Image channels of domain B.")
+    crop: int = param(256, "Training crop size (multiple of 4).")
+    batch_size: int = param(1, "Images per batch (the reference: 1).")
+    n_blocks: int = param(9, "Residual blocks of each generator.")
+    filters: int = param(64, "Filters of the first generator layers.")
+    disc_filters: int = param(64, "Filters of the first discriminator layer.")
+    disc_layers: int = param(3, "Stride-2 layers of the PatchGAN (3: 70x70 patches).")
+    dct: bool = param(True, "DCT low-pass between the generators (False: vanilla CycleGAN).")
+    dct_cutoff: float = param(0.5, "Fraction of DCT frequencies kept along each axis between G and F.")
+    dct_both: bool = param(False, "Also low-pass F(b) in the B->A->B cycle.")
+    lambda_cycle: float = param(10.0, "Cycle-consistency weight lambda.")
+    lambda_identity: float = param(0.0, "Identity loss weight, relative to lambda=10 (reference: 0.5).")
+    pool_size: int = param(50, "Image pool size per discriminator.")
+    learning_rate: float = param(2e-4, "Adam learning rate.")
+    beta_1: float = param(0.5, "Adam beta_1.")
+    epochs: int = param(100, "Epochs at the initial learning rate (reference --n_epochs).")
+    epochs_decay: int = param(100, "Epochs of linear decay to 0 (reference --n_epochs_decay).")
+    steps_per_epoch: int = param(1000, "Training steps per epoch (domains are sampled on the fly).")
+    seed: int = param(0, "Random seed (weights, samplers, pools).")
+    image_every: int = param(500, "Steps between TensorBoard image summaries.")
+    precision: str = param("float32", "Keras dtype policy of training.")
+    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices.")
+    masks: str | None = param(None, "Folder of label TIFF/PNG masks for domain A (default: random ellipses).")
+    images: str | None = param(None, "Folder of 8/16-bit PNG/TIFF nuclei images for domain B (default: stardist's "
+                                     "real image).")
+    like: str = param("stardist", "Ellipse statistics: 'stardist' (fitted to its real labels), 'default', or a "
+                                  "label file/folder.")
+    mask_stats: dict = param({}, "data.masks.MaskStats.to_dict() of domain A (fitted at the run start).")
 
     @property
     def stats(self):
@@ -69,7 +72,8 @@ class CycleGANConfig(Config):
         return (not self.dct) or self.dct_cutoff >= 1.0
 
     def problems(self):
-        bad = positive(self, "channels", "batch_size", "filters", "disc_filters", "disc_layers", "steps_per_epoch")
+        bad = positive(self, "channels", "batch_size", "filters", "disc_filters", "disc_layers", "steps_per_epoch",
+                       "image_every")
         bad += positive(self, "n_blocks", "epochs", "epochs_decay", "pool_size", minimum=0)
         if self.epochs + self.epochs_decay < 1:
             bad.append("epochs + epochs_decay must be >= 1")
@@ -104,8 +108,12 @@ class EvalConfig(Config):
     epochs: int = param(400, "StarDist epochs.")
     steps_per_epoch: int = param(100, "StarDist steps per epoch.")
     val_fraction: float = param(0.1, "Fraction of the synthetic pairs held out to tune the thresholds.")
-    optimize_thresholds: bool = True
-    seed: int = 0
+    optimize_thresholds: bool = param(True, "Tune StarDist's prob/NMS thresholds on the synthetic validation pairs.")
+    seed: int = param(0, "Seed of the StarDist training.")
+
+    CLI_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "patch_size", "n_rays", "grid", "unet_depth",
+                  "unet_filters", "val_fraction", "optimize_thresholds")
+    """The fields ``evaluate`` and ``ablate`` expose as options (the seed is shared with the command's own)."""
 
     def problems(self):
         bad = positive(self, "n_rays", "grid", "unet_depth", "unet_filters", "patch_size", "batch_size", "epochs",

@@ -1,322 +1,61 @@
-"""Downstream value of a synthetic dataset: train StarDist on it, score it on real nuclei.
+"""``python -m cyclegan_dct.evaluate`` (console script ``cyclegan-dct-evaluate``): downstream value of synthetic data.
 
-``python -m cyclegan_dct.evaluate --synthetic DIR [--masks {cycled,input}]
-[--test-images DIR --test-masks DIR] [--epochs N] [--steps-per-epoch N] [--out DIR]``
-
-trains a StarDist2D model (Schmidt et al. 2018, the ``stardist`` package) on
-the pairs written by ``cyclegan_dct.generate`` (``DIR/images/*.tif`` with
-``DIR/cycled_masks`` = F(filter(G(m))) or ``DIR/masks`` = the input m), picks
-its probability/NMS thresholds on held-out *synthetic* pairs, and scores its
-predictions on real annotated nuclei with ``stardist.matching``: precision,
-recall, F1 and AP (TP / (TP + FP + FN)) at IoU 0.5 and the mean F1 over IoU
-0.5:0.05:0.9. Default test data: the fluorescence nuclei image with 125
-labelled nuclei that ``stardist`` ships (``test_image_nuclei_2d``).
-Writes ``evaluation.json`` and ``evaluation.md`` (with wall time and training
-budget, so runs are comparable); the StarDist model goes to ``OUT/stardist/``.
-
-``python -m cyclegan_dct.evaluate --compare DIR1 DIR2 ... [--out DIR]`` puts
-the ``evaluation.json`` of several runs side by side (``comparison.md/json``).
+``--synthetic DIR``: train StarDist on the pairs of ``cyclegan_dct.generate`` and score it on real
+nuclei; ``--compare DIR1 DIR2 ...``: put several evaluations side by side. The work is done by
+:mod:`cyclegan_dct.evaluation` (see it for the protocol and the files written).
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from cyclegan_dct.config import EvalConfig
-from cyclegan_dct.measures import IOU_THRESHOLDS, segmentation_scores
-from data.io import ImageError, list_images, read_image, write_json, write_text
+from data import cli
 
-MASK_FOLDERS = {"cycled": "cycled_masks", "input": "masks"}
-
-
-def _read_pairs(image_dir, mask_dir):
-    """Images and label masks paired by file name; errors name the folder or file."""
-    image_dir, mask_dir = Path(image_dir), Path(mask_dir)
-    for d in (image_dir, mask_dir):
-        if not d.is_dir():
-            raise ValueError(f"{d}: folder does not exist")
-    paths = list_images(image_dir)
-    if not paths:
-        raise ValueError(f"{image_dir}: no PNG/TIFF images")
-    images, labels = [], []
-    for p in paths:
-        mp = mask_dir / p.name
-        if not mp.is_file():
-            raise ValueError(f"{mp}: missing mask for image {p}")
-        img, lab = read_image(p), read_image(mp)
-        if img.ndim == 3:
-            img = img.mean(axis=2)
-        if lab.ndim != 2:
-            raise ImageError(mp, f"a label mask must be 2D, got shape {lab.shape}")
-        if lab.shape != img.shape[:2]:
-            raise ImageError(mp, f"mask shape {lab.shape} differs from image shape {img.shape[:2]} of {p}")
-        images.append(img)
-        labels.append(lab)
-    return images, labels, [p.name for p in paths]
+MASK_CHOICES = ("cycled", "input")
 
 
-def load_synthetic(folder, masks="cycled"):
-    """(images, instance labels, names) from a ``cyclegan_dct.generate`` folder."""
-    if masks not in MASK_FOLDERS:
-        raise ValueError(f"masks must be one of {sorted(MASK_FOLDERS)}, got {masks!r}")
-    folder = Path(folder)
-    return _read_pairs(folder / "images", folder / MASK_FOLDERS[masks])
-
-
-def load_test_data(test_images=None, test_masks=None):
-    """Real annotated test data: given folders, or the image ``stardist`` ships. Returns (images, labels, source)."""
-    if (test_images is None) != (test_masks is None):
-        raise ValueError("give both --test-images and --test-masks, or neither")
-    if test_images is not None:
-        images, labels, _ = _read_pairs(test_images, test_masks)
-        return images, labels, f"{test_images} + {test_masks}"
-    from cyclegan_dct.domains import default_real_image
-
-    img, lab = default_real_image()
-    return [img], [lab], "stardist.data.test_image_nuclei_2d"
-
-
-def _normalize(img):
-    from csbdeep.utils import normalize
-
-    return normalize(np.asarray(img, np.float32), 1, 99.8, axis=(0, 1)).astype(np.float32)
-
-
-def _augment(x, y):
-    """StarDist's 2D example augmenter: random axis permutation and flips of image and labels, a random
-    intensity change ``x * U(0.6, 2) + U(-0.2, 0.2)`` and Gaussian noise of std ``0.02 * U(0, 1)``."""
-    perm = tuple(np.random.permutation(2))
-    x = x.transpose(perm + tuple(range(2, x.ndim)))
-    y = y.transpose(perm)
-    for ax in (0, 1):
-        if np.random.rand() > 0.5:
-            x, y = np.flip(x, axis=ax), np.flip(y, axis=ax)
-    x = x * np.random.uniform(0.6, 2) + np.random.uniform(-0.2, 0.2)
-    x = x + 0.02 * np.random.uniform(0, 1) * np.random.normal(0, 1, x.shape)
-    return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y)
-
-
-def train_stardist(images, labels, config, basedir, name="model"):
-    """Train a StarDist2D on (images, labels); the last ``val_fraction`` of the pairs (at least one)
-    validate and tune the thresholds. Returns (model, {"n_train", "n_val", "train_s", "thresholds_s"})."""
-    import keras
-    from stardist import fill_label_holes
-    from stardist.models import Config2D, StarDist2D
-
-    if len(images) < 2:
-        raise ValueError(f"need at least 2 training pairs (one for validation), got {len(images)}")
-    small = min(min(x.shape[:2]) for x in images)
-    if config.patch_size > small:
-        raise ValueError(f"patch_size {config.patch_size} is larger than the smallest training image ({small} px)")
-    keras.utils.set_random_seed(config.seed)
-    X = [_normalize(x) for x in images]
-    Y = [fill_label_holes(np.asarray(y).astype(np.int32)) for y in labels]
-    n_val = max(1, int(round(config.val_fraction * len(X))))
-    Xt, Yt, Xv, Yv = X[:-n_val], Y[:-n_val], X[-n_val:], Y[-n_val:]
-    conf = Config2D(
-        n_rays=config.n_rays,
-        grid=(config.grid, config.grid),
-        n_channel_in=1,
-        unet_n_depth=config.unet_depth,
-        unet_n_filter_base=config.unet_filters,
-        train_patch_size=(config.patch_size, config.patch_size),
-        train_batch_size=config.batch_size,
-        train_epochs=config.epochs,
-        train_steps_per_epoch=config.steps_per_epoch,
-        use_gpu=False,
-    )
-    model = StarDist2D(conf, name=name, basedir=str(basedir))
-    t0 = time.perf_counter()
-    model.train(Xt, Yt, validation_data=(Xv, Yv), augmenter=_augment, seed=config.seed)
-    t1 = time.perf_counter()
-    if config.optimize_thresholds:
-        model.optimize_thresholds(Xv, Yv)
-    t2 = time.perf_counter()
-    return model, {"n_train": len(Xt), "n_val": len(Xv), "train_s": t1 - t0, "thresholds_s": t2 - t1}
-
-
-def predict_labels(model, images):
-    """StarDist instance labels (int32 (H, W)) for each image."""
-    return [model.predict_instances(_normalize(x), show_tile_progress=False)[0] for x in images]
-
-
-def _synthetic_info(folder):
-    """Scalar entries of the generator's ``summary.json`` (model, cutoff, mask Dice...), if present."""
-    path = Path(folder) / "summary.json"
-    if not path.is_file():
-        return {}
-    try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
-    return {k: v for k, v in summary.items() if isinstance(v, (str, int, float, bool)) or v is None}
-
-
-def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, test_masks=None, label=None):
-    """Train, predict, score; write ``evaluation.json`` and ``evaluation.md`` into ``out``. Returns the result dict."""
-    t0 = time.perf_counter()
-    images, labels, _ = load_synthetic(synthetic, masks)
-    test_x, test_y, source = load_test_data(test_images, test_masks)
-    out = Path(out)
-    model, info = train_stardist(images, labels, config, out / "stardist")
-    t1 = time.perf_counter()
-    pred = predict_labels(model, test_x)
-    predict_s = time.perf_counter() - t1
-    scores = segmentation_scores(test_y, pred, IOU_THRESHOLDS)
-    result = {
-        "label": label or f"{Path(synthetic).name}/{masks}",
-        "synthetic": str(synthetic),
-        "masks": masks,
-        "synthetic_summary": _synthetic_info(synthetic),
-        "test_data": {"source": source, "n_images": len(test_x), "n_nuclei": scores["n_true"]},
-        "budget": {**config.to_dict(), "n_train": info["n_train"], "n_val": info["n_val"]},
-        "thresholds": {"prob": float(model.thresholds.prob), "nms": float(model.thresholds.nms)},
-        "metrics": scores,
-        "wall_time_s": {
-            "train": info["train_s"],
-            "optimize_thresholds": info["thresholds_s"],
-            "predict": predict_s,
-            "total": time.perf_counter() - t0,
-        },
-        "stardist_model": str(out / "stardist" / "model"),
-    }
-    write_json(out / "evaluation.json", result)
-    write_text(out / "evaluation.md", evaluation_markdown(result))
-    return result
-
-
-def evaluation_markdown(r):
-    """One run as Markdown: budget line, metrics at IoU 0.5 and the per-threshold table."""
-    b, m, w = r["budget"], r["metrics"], r["wall_time_s"]
-    lines = [
-        f"# StarDist on synthetic data: {r['label']}",
-        "",
-        f"Trained on `{r['synthetic']}` ({r['masks']} masks: {b['n_train']} train, {b['n_val']} validation pairs); "
-        f"tested on {r['test_data']['source']} ({r['test_data']['n_images']} image(s), {r['test_data']['n_nuclei']} nuclei).",
-        "",
-        f"Budget: {b['epochs']} epochs x {b['steps_per_epoch']} steps, batch {b['batch_size']}, "
-        f"patch {b['patch_size']}, {b['n_rays']} rays, grid {b['grid']}, U-Net depth {b['unet_depth']} / "
-        f"{b['unet_filters']} filters, seed {b['seed']}. Wall time: train {w['train']:.1f} s, "
-        f"thresholds {w['optimize_thresholds']:.1f} s, total {w['total']:.1f} s.",
-        "",
-        f"At IoU 0.5: precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f}, "
-        f"AP {m['ap']:.3f} (TP {m['tp']}, FP {m['fp']}, FN {m['fn']}); mean F1 over IoU 0.5:0.05:0.9 {m['mean_f1']:.3f}.",
-        "",
-        "| IoU | precision | recall | F1 | AP |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for t, s in m["per_threshold"].items():
-        lines.append(f"| {t} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['ap']:.3f} |")
-    return "\n".join(lines) + "\n"
-
-
-def load_evaluation(path):
-    """An ``evaluation.json`` (or the folder holding it)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "evaluation.json"
-    if not path.is_file():
-        raise ValueError(f"{path}: no evaluation.json")
-    try:
-        r = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
-    if "metrics" not in r or "budget" not in r:
-        raise ValueError(f"{path}: not an evaluation.json (no 'metrics'/'budget')")
-    return r
-
-
-COMPARE_COLUMNS = ("precision", "recall", "f1", "ap", "mean_f1")
-
-
-def comparison_rows(results):
-    """One flat dict per run: label, masks, budget, metrics at IoU 0.5, mean F1, training seconds."""
-    rows = []
-    for r in results:
-        b, m = r["budget"], r["metrics"]
-        rows.append({
-            "label": r["label"],
-            "masks": r["masks"],
-            "n_train": b["n_train"],
-            "budget": f"{b['epochs']}x{b['steps_per_epoch']}x{b['batch_size']}",
-            **{k: m[k] for k in COMPARE_COLUMNS},
-            "train_s": r["wall_time_s"]["train"],
-        })
-    return rows
-
-
-def comparison_markdown(rows):
-    head = "| run | masks | train pairs | epochs x steps x batch | precision | recall | F1@0.5 | AP@0.5 | mean F1 | train s |"
-    lines = [head, "|" + " --- |" * 10]
-    for r in rows:
-        vals = " | ".join(f"{r[k]:.3f}" for k in COMPARE_COLUMNS)
-        lines.append(f"| {r['label']} | {r['masks']} | {r['n_train']} | {r['budget']} | {vals} | {r['train_s']:.0f} |")
-    return "\n".join(lines) + "\n"
-
-
-def run_compare(paths, out):
-    """Write ``comparison.json`` and ``comparison.md`` for several evaluations; return the Markdown."""
-    rows = comparison_rows([load_evaluation(p) for p in paths])
-    md = comparison_markdown(rows)
-    write_json(Path(out) / "comparison.json", {"runs": [str(p) for p in paths], "rows": rows})
-    write_text(Path(out) / "comparison.md", md)
-    return md
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--synthetic", type=click.Path(file_okay=False, path_type=Path), help="Folder written by cyclegan_dct.generate.")
-@click.option("--masks", type=click.Choice(sorted(MASK_FOLDERS)), default="cycled", show_default=True,
+@cli.command()
+@click.option("--synthetic", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder written by cyclegan_dct.generate.")
+@click.option("--masks", type=click.Choice(MASK_CHOICES), default="cycled",
               help="Train on the cycled masks F(filter(G(m))) or on the input masks m.")
 @click.option("--test-images", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Real test images (default: the stardist nuclei test image).")
 @click.option("--test-masks", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Their instance labels, same file names.")
-@click.option("--epochs", type=int, default=EvalConfig.epochs, show_default=True)
-@click.option("--steps-per-epoch", type=int, default=EvalConfig.steps_per_epoch, show_default=True)
-@click.option("--batch-size", type=int, default=EvalConfig.batch_size, show_default=True)
-@click.option("--patch-size", type=int, default=EvalConfig.patch_size, show_default=True)
-@click.option("--n-rays", type=int, default=EvalConfig.n_rays, show_default=True)
-@click.option("--grid", type=int, default=EvalConfig.grid, show_default=True)
-@click.option("--unet-depth", type=int, default=EvalConfig.unet_depth, show_default=True)
-@click.option("--unet-filters", type=int, default=EvalConfig.unet_filters, show_default=True)
-@click.option("--val-fraction", type=float, default=EvalConfig.val_fraction, show_default=True)
-@click.option("--optimize-thresholds/--no-optimize-thresholds", default=True, show_default=True,
-              help="Tune StarDist's prob/NMS thresholds on the synthetic validation pairs.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@cli.config_options(EvalConfig, EvalConfig.CLI_FIELDS)
+@cli.seed_option(EvalConfig.default("seed"), EvalConfig.help("seed"))
 @click.option("--label", default=None, help="Name of this run in comparison tables.")
 @click.option("--compare", is_flag=True, help="Compare the evaluation folders given as arguments instead.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: result/cyclegan_dct/evaluation, or .../comparison with --compare].")
 @click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
-def main(synthetic, masks, test_images, test_masks, epochs, steps_per_epoch, batch_size, patch_size, n_rays, grid,
-         unet_depth, unet_filters, val_fraction, optimize_thresholds, seed, label, compare, out, runs):
+@cli.verbose_option
+@cli.one_line_errors
+def main(synthetic, masks, test_images, test_masks, seed, label, compare, out, runs, **options):
     """Train StarDist on synthetic pairs and score it on real nuclei (or --compare runs)."""
-    try:
-        if compare:
-            if synthetic is not None or not runs:
-                raise click.UsageError("--compare takes evaluation folders as arguments and no --synthetic")
-            click.echo(run_compare(runs, out or Path("result/cyclegan_dct/comparison")), nl=False)
-            return
-        if runs:
-            raise click.UsageError(f"unexpected arguments {' '.join(map(str, runs))} (did you mean --compare?)")
-        if synthetic is None:
-            raise click.UsageError("--synthetic DIR is required (or --compare DIR1 DIR2 ...)")
-        config = EvalConfig(n_rays=n_rays, grid=grid, unet_depth=unet_depth, unet_filters=unet_filters,
-                            patch_size=patch_size, batch_size=batch_size, epochs=epochs,
-                            steps_per_epoch=steps_per_epoch, val_fraction=val_fraction,
-                            optimize_thresholds=optimize_thresholds, seed=seed)
-        out = out or Path("result/cyclegan_dct/evaluation")
-        r = run_evaluation(synthetic, out, config, masks, test_images, test_masks, label)
-    except (ValueError, ImageError) as e:
-        raise click.ClickException(str(e)) from e
+    config = cli.pop_config(EvalConfig, options, EvalConfig.CLI_FIELDS, seed=seed)
+    if compare:
+        if synthetic is not None or not runs:
+            raise click.UsageError("--compare takes evaluation folders as arguments and no --synthetic")
+        from cyclegan_dct.evaluation import run_compare
+
+        cli.echo(run_compare(runs, out or Path("result/cyclegan_dct/comparison")), nl=False)
+        return
+    if runs:
+        raise click.UsageError(f"unexpected arguments {' '.join(map(str, runs))} (did you mean --compare?)")
+    if synthetic is None:
+        raise click.UsageError("--synthetic DIR is required (or --compare DIR1 DIR2 ...)")
+    from cyclegan_dct.evaluation import run_evaluation
+
+    out = out or Path("result/cyclegan_dct/evaluation")
+    r = run_evaluation(synthetic, out, config, masks, test_images, test_masks, label)
     m = r["metrics"]
-    click.echo(f"F1@0.5 {m['f1']:.3f}  AP@0.5 {m['ap']:.3f}  mean F1 {m['mean_f1']:.3f}  "
-               f"({r['wall_time_s']['total']:.0f} s) -> {out / 'evaluation.json'}")
+    cli.echo(f"F1@0.5 {m['f1']:.3f}  AP@0.5 {m['ap']:.3f}  mean F1 {m['mean_f1']:.3f}  "
+             f"({r['wall_time_s']['total']:.0f} s) -> {out / 'evaluation.json'}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
-"""The filter between the generators, chosen by the run's config.
+"""The filter between the generators, chosen by the run's config, and the A->B->A inference.
 
-``apply_filter(config, x)`` is ``DCTLowPass(config.dct_cutoff)(x)`` for a DCT
-model and ``x`` unchanged for a vanilla one (``dct=False`` or cutoff 1.0),
-so evaluation code treats both kinds of model alike.
+``make_filter(config)`` is ``DCTLowPass(config.dct_cutoff)`` for a DCT model
+and ``None`` for a vanilla one (``dct=False`` or cutoff 1.0). :func:`back_to_a`
+is F(LP(x)), the second half of the A->B->A cycle at inference, used by
+``synthesis`` and ``steganography`` (``CycleGAN.translate`` is the in-graph form).
 """
 
 from __future__ import annotations
+
+import keras
+import numpy as np
 
 from cyclegan_dct.config import CycleGANConfig
 from cyclegan_dct.layers import DCTLowPass
@@ -17,7 +21,19 @@ def make_filter(config, name="dct_lowpass"):
     return None if config.vanilla else DCTLowPass(config.dct_cutoff, name=name)
 
 
-def apply_filter(config, x):
-    """Filter a batch (B, H, W, C) in [-1, 1] as the model's A->B->A cycle does: low-pass, or identity."""
+def predict(model, x, batch_size=4):
+    """Run a Keras model on a numpy batch (N, H, W, C) in chunks, inference mode; float32 numpy out."""
+    out = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def back_to_a(config, g_b2a, x, batch_size=4):
+    """F(LP(x)) for a numpy batch x in [-1, 1] (e.g. G(m)), as the A->B->A cycle computes it; float32 numpy."""
     layer = make_filter(config)
-    return x if layer is None else layer(x)
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size]
+        if layer is not None:
+            xb = layer(xb)
+        out.append(keras.ops.convert_to_numpy(g_b2a(xb, training=False)))
+    return np.concatenate(out).astype(np.float32)

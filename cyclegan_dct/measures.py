@@ -184,13 +184,15 @@ def segmentation_scores(y_true, y_pred, thresholds=IOU_THRESHOLDS):
     y_true = [np.asarray(y) for y in y_true]
     y_pred = [np.asarray(y) for y in y_pred]
     if len(y_true) != len(y_pred) or not y_true:
-        raise ValueError(f"need the same non-zero number of true and predicted images, got {len(y_true)} and {len(y_pred)}")
+        raise ValueError(f"need the same non-zero number of true and predicted images, "
+                         f"got {len(y_true)} and {len(y_pred)}")
     thresholds = tuple(float(t) for t in thresholds)
     stats = matching_dataset(y_true, y_pred, thresh=thresholds, show_progress=False)
     if len(thresholds) == 1:
         stats = [stats]
     per = {
-        f"{t:.2f}": {"precision": float(s.precision), "recall": float(s.recall), "f1": float(s.f1), "ap": float(s.accuracy)}
+        f"{t:.2f}": {"precision": float(s.precision), "recall": float(s.recall), "f1": float(s.f1),
+                     "ap": float(s.accuracy)}
         for t, s in zip(thresholds, stats)
     }
     first = stats[0]

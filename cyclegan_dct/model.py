@@ -68,7 +68,8 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 def make_optimizer(config, name):
     """Adam(lr schedule, beta_1) of the reference; wrapped in a loss-scale optimizer under mixed_float16."""
     c = CycleGANConfig.from_dict(config)
-    schedule = ConstantThenLinearDecay(c.learning_rate, c.epochs * c.steps_per_epoch, c.epochs_decay * c.steps_per_epoch)
+    schedule = ConstantThenLinearDecay(c.learning_rate, c.epochs * c.steps_per_epoch,
+                                       c.epochs_decay * c.steps_per_epoch)
     opt = keras.optimizers.Adam(learning_rate=schedule, beta_1=c.beta_1, beta_2=0.999, name=name)
     if keras.mixed_precision.dtype_policy().name == "mixed_float16":
         opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
@@ -87,18 +88,22 @@ def l1_loss(x, y):
 class CycleGAN(keras.Model):
     """G, F, D_A, D_B and their unpaired training (see the module docstring).
 
-    ``config``: a :class:`~cyclegan_dct.config.CycleGANConfig` (or its dict).
-    Networks are built from it unless given. The image pools need the crop
-    size, so training batches are (batch, crop, crop, channels).
+    Takes its networks (keras.io style, as :class:`msrgan.model.MSRGAN`):
+    ``generator_g`` = G (A -> B), ``generator_f`` = F (B -> A), ``discriminator_a``
+    = D_A, ``discriminator_b`` = D_B; ``config`` (a
+    :class:`~cyclegan_dct.config.CycleGANConfig` or its dict) gives the loss
+    weights, the filter and the image pools. :func:`build_cyclegan` builds
+    all of it from a config. The image pools need the crop size, so training
+    batches are (batch, crop, crop, channels).
     """
 
-    def __init__(self, config, g_a2b=None, g_b2a=None, d_a=None, d_b=None, **kwargs):
+    def __init__(self, generator_g, generator_f, discriminator_a, discriminator_b, config, **kwargs):
         super().__init__(**kwargs)
         self.config = c = CycleGANConfig.from_dict(config)
-        self.g_a2b = g_a2b or build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b")
-        self.g_b2a = g_b2a or build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a")
-        self.d_a = d_a or build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a")
-        self.d_b = d_b or build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_b")
+        self.g_a2b = generator_g
+        self.g_b2a = generator_f
+        self.d_a = discriminator_a
+        self.d_b = discriminator_b
         self.lowpass = make_filter(c)
         shape = (c.crop, c.crop, c.channels)
         self.pool_a = ImagePool(c.pool_size, shape, seed=c.seed + 101, name="pool_a")
@@ -106,7 +111,6 @@ class CycleGAN(keras.Model):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.trackers = {k: keras.metrics.Mean(name=k) for k in LOSS_KEYS}
-        self.built = True
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """Adam 2e-4 / beta1 0.5 with the constant-then-linear-decay schedule unless optimizers are given."""
@@ -122,8 +126,9 @@ class CycleGAN(keras.Model):
         return list(self.trackers.values())
 
     def call(self, inputs, training=False):
-        """G(a): masks (B, H, W, C) in [-1, 1] -> images."""
-        return self.g_a2b(inputs, training=training)
+        """G(a): masks (B, H, W, C) in [-1, 1] -> images (``inputs`` may be the training pair (a, b))."""
+        a = inputs[0] if isinstance(inputs, (tuple, list)) else inputs
+        return self.g_a2b(a, training=training)
 
     def filter(self, x):
         """LP(x) for a DCT model, x for a vanilla one."""
@@ -174,8 +179,10 @@ class CycleGAN(keras.Model):
         pooled_b = self.pool_b.query(tf.stop_gradient(fake_b))
         d_vars = self.d_a.trainable_variables + self.d_b.trainable_variables
         with tf.GradientTape() as tape:
-            d_a_loss = 0.5 * (lsgan_loss(self.d_a(a, training=True), 1.0) + lsgan_loss(self.d_a(pooled_a, training=True), 0.0))
-            d_b_loss = 0.5 * (lsgan_loss(self.d_b(b, training=True), 1.0) + lsgan_loss(self.d_b(pooled_b, training=True), 0.0))
+            d_a_loss = 0.5 * (lsgan_loss(self.d_a(a, training=True), 1.0)
+                              + lsgan_loss(self.d_a(pooled_a, training=True), 0.0))
+            d_b_loss = 0.5 * (lsgan_loss(self.d_b(b, training=True), 1.0)
+                              + lsgan_loss(self.d_b(pooled_b, training=True), 0.0))
             scaled = self.d_optimizer.scale_loss((d_a_loss + d_b_loss) / replicas)
         self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
         self.step.assign_add(1)
@@ -193,3 +200,17 @@ class CycleGAN(keras.Model):
             g_a2b=self.g_a2b, g_b2a=self.g_b2a, d_a=self.d_a, d_b=self.d_b,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, step=self.step,
         )
+
+
+def build_cyclegan(config, g_optimizer=None, d_optimizer=None):
+    """The compiled :class:`CycleGAN` of ``config``: G, F (ResNet), D_A, D_B (PatchGAN), Adam with its schedule."""
+    c = CycleGANConfig.from_dict(config)
+    model = CycleGAN(
+        build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b"),
+        build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a"),
+        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a"),
+        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_b"),
+        c,
+    )
+    model.compile(g_optimizer, d_optimizer)
+    return model

@@ -173,6 +173,11 @@ def to_model_range(img, pmin=None, pmax=None):
     return np.clip(img.astype(np.float32) * 2.0 - 1.0, -1.0, 1.0)
 
 
+def to_unit(x):
+    """Model range [-1, 1] -> display range [0, 1] (float32 numpy, clipped), e.g. for TensorBoard images."""
+    return np.clip((np.asarray(x, np.float32) + 1.0) / 2.0, 0.0, 1.0)
+
+
 def from_model_range(x, dtype=np.uint8):
     """Inverse of :func:`to_model_range` (full-range form): [-1, 1] float -> uint8/uint16, clipped and rounded."""
     dtype = np.dtype(dtype)

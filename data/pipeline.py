@@ -227,19 +227,3 @@ def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labe
     if not with_labels:
         ds = ds.map(lambda im, lab: im, num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE)
-
-
-def pipeline_error_message(error):
-    """One line for a ``tf.errors.OpError`` raised while a pipeline is iterated.
-
-    A file that is corrupt past its header fails only when it is decoded, inside
-    ``tf.numpy_function``; TensorFlow wraps the :class:`data.io.ImageError` in a
-    long graph traceback. This returns the ``ImageError`` line (which names the
-    file), else the first informative line of the message.
-    """
-    lines = [ln.strip() for ln in str(getattr(error, "message", error)).splitlines() if ln.strip()]
-    for ln in reversed(lines):
-        if "ImageError: " in ln:
-            return ln.split("ImageError: ", 1)[1]
-    useful = [ln for ln in lines if ln != "Graph execution error:"]
-    return useful[0] if useful else type(error).__name__

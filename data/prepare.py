@@ -23,9 +23,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from data import N_CLASSES, hpa, masks, synthetic
-from data.io import ImageError, read_image, write_json, write_png, write_text, write_tiff
-from data.layout import file_name
+from data import N_CLASSES, TEST_FRACTION
+from data import cli as cli_layer
 
 
 @contextlib.contextmanager
@@ -50,30 +49,33 @@ def labels_csv(rows):
     return "\n".join(lines) + "\n"
 
 
-@click.group()
-def cli():
+@cli_layer.group()
+@cli_layer.verbose_option
+def main():
     """Prepare data sets: HPA channel merge, embedded demo data, synthetic nuclei masks."""
 
 
-@cli.command("hpa")
+@main.command("hpa")
 @click.argument("in_dir", type=click.Path(path_type=Path))
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--size", default=96, show_default=True, type=click.IntRange(min=1), help="Output side in pixels.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="Kaggle HPA train.csv (Id,Target); writes OUT_DIR/{train,test}/NN_<id>.png and labels.csv.")
-@click.option("--test-fraction", default=0.1, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--test-fraction", default=TEST_FRACTION, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--seed", default=0, show_default=True, help="Seed of the train/test split.")
 @click.option("--skip-bad", is_flag=True, help="Skip (and report) bad fields instead of stopping.")
+@cli_layer.one_line_errors
 def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_bad):
     """Merge HPA stains (<id>_red/_green/_blue[/_yellow]) of IN_DIR into RGB PNGs in OUT_DIR.
 
     R = microtubules (red), G = protein (green), B = DAPI (blue); yellow is discarded.
     """
-    try:
-        fields = hpa.group_stain_files(in_dir)
-        labels = hpa.read_labels_csv(labels_path) if labels_path else None
-    except ValueError as e:
-        raise click.ClickException(str(e))
+    from data import hpa
+    from data.io import ImageError, write_png, write_text
+    from data.layout import file_name
+
+    fields = hpa.group_stain_files(in_dir)
+    labels = hpa.read_labels_csv(labels_path) if labels_path else None
     bad = {}
 
     def reject(field_id, err):
@@ -120,13 +122,18 @@ def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_ba
     click.echo(f"wrote {n_ok} field(s) to {out_dir}" + (f", skipped {len(bad)} bad field(s)" if bad else ""))
 
 
-@cli.command("demo")
+@main.command("demo")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--n", default=1300, show_default=True, type=click.IntRange(min=1), help="Images in both splits.")
-@click.option("--test-fraction", default=0.1, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--test-fraction", default=TEST_FRACTION, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--seed", default=0, show_default=True)
+@cli_layer.one_line_errors
 def demo_command(out_dir, n, test_fraction, seed):
     """Write the embedded demo data set in the original layout: OUT_DIR/{train,test}/NN_<id>.png."""
+    from data import synthetic
+    from data.io import write_png, write_text
+    from data.layout import file_name
+
     rows = []
     with staged_output(out_dir) as tmp:
         for split in ("train", "test"):
@@ -142,7 +149,7 @@ def demo_command(out_dir, n, test_fraction, seed):
     click.echo(f"wrote {len(rows)} demo image(s) in {N_CLASSES} classes to {out_dir}")
 
 
-@cli.command("masks")
+@main.command("masks")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--n", default=100, show_default=True, type=click.IntRange(min=1), help="Number of label images.")
 @click.option("--size", default=256, show_default=True, type=click.IntRange(min=8), help="Side in pixels.")
@@ -150,18 +157,22 @@ def demo_command(out_dir, n, test_fraction, seed):
               help="Real instance label image to fit density, area and axis ratio from.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--max-overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
-              help=f"Largest hidden fraction of a nucleus [default: {masks.DEFAULT_STATS.max_overlap}].")
+              help="Largest hidden fraction of a nucleus [default: that of the statistics, 0.1 for the defaults].")
+@cli_layer.one_line_errors
 def masks_command(out_dir, n, size, like, seed, max_overlap):
     """Write random ellipse nuclei instance labels (uint16 TIFF, 0 = background) to OUT_DIR/NNNN.tif."""
+    from data import masks
+    from data.io import ImageError, read_image, write_json, write_tiff
+
     stats = masks.DEFAULT_STATS
     if like is not None:
+        real = read_image(like)
+        if real.ndim != 2:
+            raise ImageError(like, f"expected a 2-D instance label image, got shape {real.shape}")
         try:
-            real = read_image(like)
-            if real.ndim != 2:
-                raise ImageError(like, f"expected a 2-D instance label image, got shape {real.shape}")
             stats = masks.fit_mask_stats(real)
         except ValueError as e:
-            raise click.ClickException(str(e) if str(like) in str(e) else f"{like}: {e}")
+            raise ValueError(f"{like}: {e}") from e
     if max_overlap is not None:
         stats = stats.replace(max_overlap=max_overlap)
     counts = []
@@ -177,5 +188,8 @@ def masks_command(out_dir, n, size, like, seed, max_overlap):
     click.echo(f"wrote {n} label image(s) to {out_dir} (mean {np.mean(counts):.1f} nuclei per image)")
 
 
+cli = main  # the name the tests and older scripts use
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -16,11 +16,14 @@ DEFAULT_GENERATOR = "backup/msrgan/generator.keras"
 
 
 def load_generator(path):
-    """The generator saved as ``.keras`` (float32, input (None, None, 3): LR in [-1, 1] -> SR)."""
-    import msrgan.layers  # noqa: F401 - registers PixelShuffle
-    from data.runs import load_model_file
+    """The generator saved as ``.keras`` (float32, input (None, None, 3): LR in [-1, 1] -> SR, any size).
 
-    return load_model_file(path, "train one with python -m msrgan.train")
+    A model with a fixed input size, or not RGB, is refused with a message naming the file.
+    """
+    import msrgan.layers  # noqa: F401 - registers PixelShuffle
+    from data.export import load_model
+
+    return load_model(path, "train one with python -m msrgan.train", input_shape=(None, None, 3))
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Keras callbacks of the mSRGAN trainer (the CLI layer: these write files)."""
+"""Keras callbacks of the mSRGAN recipe: the per-epoch figure ``result/msrgan/epoch_NNNN.png``."""
 
 from __future__ import annotations
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, STRATEGIES, Config, one_of, positive
+from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
+
+SCALE = 4
+"""The generator's upscaling factor (two pixel shuffles x2): LR = HR / 4."""
 
 ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_size", "scale")
 """Fields that fix the variables' shapes: a run can only resume with the same values."""
@@ -29,35 +32,40 @@ class MSRGANConfig(Config):
     """
 
     # networks
-    n_blocks: int = 15
-    filters: int = 64
-    d_filters: int = 64
-    dense_units: int = 1024
-    dropout: float = 0.5
-    image_size: int = 96
-    scale: int = 4
+    n_blocks: int = param(15, "Residual blocks of the generator.")
+    filters: int = param(64, "Generator width (multiple of 4).")
+    d_filters: int = param(64, "Discriminator width of its first convolutions.")
+    dense_units: int = param(1024, "Discriminator hidden dense units.")
+    dropout: float = param(0.5, "Generator dropout rate, training only (0 removes the layers).")
+    image_size: int = param(96, "HR side (multiple of 16; the LR input is a quarter of it). Demo images are resized "
+                                "to it.")
+    scale: int = param(SCALE, "Upscaling factor (the generator's two pixel shuffles make it 4).")
     # loss and optimisation
-    alpha: float = 0.4
-    beta: float = 0.8
-    adv_weight: float = 1e-5
-    d_steps: int = 1
-    pretrain_steps: int = 0
-    g_lr: float = 1e-4
-    d_lr: float = 1e-3
-    batch_size: int = 16
+    alpha: float = param(0.4, "Weight of the pixel MSE term alpha * l2_loss(HR - SR).")
+    beta: float = param(0.8, "Weight of the miniVGG19 content term (0: no VGG needed).")
+    adv_weight: float = param(1e-5, "Weight w_adv of the adversarial terms.")
+    d_steps: int = param(1, "Discriminator updates per step (0: D never learns, as the original's final loop).")
+    pretrain_steps: int = param(0, "First N steps train G on the MSE term only (SRResNet pre-training); D is not "
+                                   "updated.")
+    g_lr: float = param(1e-4, "Adam learning rate of the generator.")
+    d_lr: float = param(1e-3, "Adam learning rate of the discriminator.")
+    batch_size: int = param(16, "Global batch size (split across replicas).")
     # run
-    epochs: int = 100
-    steps_per_epoch: int | None = None
-    val_steps: int | None = None
-    seed: int = 0
-    precision: str = "float32"
-    strategy: str = "default"
-    data_dir: str | None = None
-    demo_n: int = 1300
-    augment: bool = False
-    vgg_weights: str | None = "backup/vgg19/minivgg19.keras"
-    image_every: int = 100
-    log_every: int = 10
+    epochs: int = param(100, "Total number of epochs (a resumed run continues).")
+    steps_per_epoch: int | None = param(None, "Steps per epoch [default: train images / batch].")
+    val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
+    seed: int = param(0, "Random seed (weights, dropout, data order).")
+    precision: str = param("float32", "Keras dtype policy of training.")
+    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices.")
+    data_dir: str | None = param(None, "Folder with train/ and test/ (NN_<id>.png, 96x96 RGB); default: embedded "
+                                       "demo data.")
+    demo_n: int = param(1300, "Number of demo images (train + test) without --data-dir.")
+    augment: bool = param(False, "Apply data.pipeline's training augmentation to the HR images (the original's SR "
+                                 "loop did not).")
+    vgg_weights: str | None = param("backup/vgg19/minivgg19.keras", "miniVGG19 .keras for the content loss "
+                                    "(python -m vgg19.train writes it); unused if --beta 0.")
+    image_every: int = param(100, "TensorBoard images every N steps.")
+    log_every: int = param(10, "TensorBoard step scalars every N steps.")
 
     def problems(self):
         bad = positive(self, "n_blocks", "filters", "d_filters", "dense_units", "batch_size", "epochs", "image_every",
@@ -72,7 +80,7 @@ class MSRGANConfig(Config):
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
                 bad.append(f"{name}={getattr(self, name)!r} (must be > 0)")
-        if self.scale != 4:
+        if self.scale != SCALE:
             bad.append(f"scale={self.scale!r} (the generator's two pixel shuffles make it 4)")
         if self.image_size % 16 or self.image_size < 16:
             bad.append(f"image_size={self.image_size!r} (must be a multiple of 16: 4x SR and four stride-2 D convs)")

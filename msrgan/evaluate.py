@@ -1,171 +1,52 @@
-"""Compare saved generators with nearest and bicubic upscaling: ``python -m msrgan.evaluate``.
+"""``python -m msrgan.evaluate`` (console script ``msrgan-evaluate``): compare generators with nearest and bicubic.
 
 Example::
 
     python -m msrgan.evaluate backup/msrgan/generator.keras                 # embedded demo test split
     python -m msrgan.evaluate --data-dir DIR --out result/eval a.keras b.keras
 
-For each test image (``DIR/test/NN_<id>.png``, or the demo test split) the
-low-resolution input is made exactly as in training: the HR image in [-1, 1]
-downscaled 4x by :func:`data.pipeline.downscale` (bicubic ``tf.image.resize``,
-not quantised). Nearest and bicubic baselines upscale that same input with
-``tf.image.resize``; every output is converted to 8-bit RGB before scoring
-(:mod:`msrgan.comparison`). Writes ``report.json`` (mean, std and per-image
-values), ``report.md`` (table) and ``comparison.png`` (LR | bicubic | each
-model | HR for the first ``--n-show`` images).
+The work is done by :mod:`msrgan.evaluation` (see it for the protocol and the files written).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
-import numpy as np
 
-from data import io
-from msrgan import comparison
-
-SCALE = 4  # the generator's factor (msrgan.inference.SCALE); LR = HR / 4
-LR_NOTE = "LR = bicubic 4x downscale of the HR image in [-1, 1] (data.pipeline.downscale, as in training)"
+from data import cli
 
 
-def load_test_images(data_dir=None):
-    """``(names, images)``: the test images as uint8 RGB (H, W, 3), H and W multiples of 4.
-
-    ``data_dir=None`` gives the embedded demo test split. Grayscale images are
-    replicated to RGB; images whose sides are not multiples of 4 are cropped at
-    the bottom/right. Raises :class:`data.io.ImageError` naming a bad file.
-    """
-    if data_dir is None:
-        from data import synthetic
-
-        images, _ = synthetic.demo_split("test")
-        return [f"demo_test_{i:04d}" for i in range(len(images))], list(images)
-    from data import layout
-
-    paths, _ = layout.list_split(data_dir, "test")
-    names, images = [], []
-    for path in paths:
-        img = io.read_image(path)
-        if img.dtype != np.uint8:
-            raise io.ImageError(path, f"evaluation expects 8-bit images, got {img.dtype}")
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=-1)
-        if img.shape[2] != 3:
-            raise io.ImageError(path, f"evaluation expects grayscale or RGB, got {img.shape[2]} channels")
-        h, w = (img.shape[0] // SCALE) * SCALE, (img.shape[1] // SCALE) * SCALE
-        if h == 0 or w == 0:
-            raise io.ImageError(path, f"image {img.shape[:2]} is smaller than the scale factor {SCALE}")
-        names.append(path.name)
-        images.append(np.ascontiguousarray(img[:h, :w]))
-    return names, images
-
-
-def _batches(images, batch_size):
-    """Index lists of same-shape images, at most ``batch_size`` each, in first-seen order."""
-    groups = {}
-    for i, img in enumerate(images):
-        groups.setdefault(img.shape, []).append(i)
-    for idx in groups.values():
-        for k in range(0, len(idx), batch_size):
-            yield idx[k : k + batch_size]
-
-
-def evaluate(resolvers, images, n_show=4, batch_size=16, on_batch=None):
-    """Score nearest, bicubic and each generator on ``images`` (uint8 RGB HR).
-
-    Args:
-        resolvers: dict name -> :class:`msrgan.inference.SuperResolver`.
-        n_show: how many images (the first ones) to keep for the figure.
-
-    Returns:
-        ``(scores, shown)``: a :class:`msrgan.comparison.Scores` and, for the
-        first ``n_show`` images, dicts with uint8 ``LR``, each method and ``HR``.
-    """
-    import tensorflow as tf
-
-    from data.pipeline import downscale
-
-    methods = ["nearest", "bicubic", *resolvers]
-    scores = comparison.Scores(methods)
-    per_image = [None] * len(images)
-    shown = {}
-    for idx in _batches(images, batch_size):
-        hr8 = np.stack([images[i] for i in idx])
-        h, w = hr8.shape[1:3]
-        lr = tf.cast(downscale(tf.constant(io.to_model_range(hr8)), SCALE), tf.float32)
-        outputs = {m: tf.image.resize(lr, (h, w), method=m).numpy() for m in ("nearest", "bicubic")}
-        lr = lr.numpy()
-        for name, res in resolvers.items():
-            if lr.shape[1] <= res.tile and lr.shape[2] <= res.tile:
-                outputs[name] = res.predict_batch(lr)
-            else:
-                outputs[name] = np.stack([res(x) for x in lr])
-        outputs = {m: io.from_model_range(v, np.uint8) for m, v in outputs.items()}
-        for k, i in enumerate(idx):
-            per_image[i] = (hr8[k], {m: outputs[m][k] for m in methods})
-            if i < n_show:
-                shown[i] = {"LR": io.from_model_range(lr[k], np.uint8), **per_image[i][1], "HR": hr8[k]}
-        if on_batch is not None:
-            on_batch(len(idx))
-    for hr, outs in per_image:  # score in image order so per-image values line up with the names
-        scores.add(hr, outs)
-    return scores, [shown[i] for i in sorted(shown)]
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@cli.command()
 @click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data in the original layout; its test/ images are used. "
-                   "Default: the embedded demo test split.")
-@click.option("--out", "out_dir", default="result/msrgan_eval", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
+              help="Data in the original layout; its test/ images are used. Default: the embedded demo test split.")
+@click.option("--out", "out_dir", default="result/msrgan_eval", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.json, report.md, comparison.png.")
-@click.option("--n-show", default=4, show_default=True, type=click.IntRange(min=1), help="Images in comparison.png.")
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--tile", default=128, show_default=True, type=click.IntRange(min=1), help="Tile size for large inputs.")
-@click.option("--overlap", default=16, show_default=True, type=click.IntRange(min=0))
+@click.option("--n-show", default=4, type=click.IntRange(min=1), help="Images in comparison.png.")
+@click.option("--batch-size", default=16, type=click.IntRange(min=1))
+@click.option("--tile", default=128, type=click.IntRange(min=1), help="Tile size for large inputs.")
+@click.option("--overlap", default=16, type=click.IntRange(min=0))
+@cli.verbose_option
+@cli.one_line_errors
 def main(models, data_dir, out_dir, n_show, batch_size, tile, overlap):
     """Compare the generators MODELS (.keras) with nearest and bicubic upscaling (PSNR, SSIM on 8-bit RGB)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from msrgan import inference
+    from msrgan.evaluation import compare, write_report
+
+    bars = []
+
+    def start(n_images):
+        bars.append(click.progressbar(length=n_images, label=f"Evaluating {len(models)} model(s) on {n_images} images"))
+        bars[0].__enter__()
 
     try:
-        names, images = load_test_images(data_dir)
-        labels = comparison.unique_names(models)
-        resolvers = {
-            label: inference.SuperResolver(inference.load_generator_file(path), tile, overlap)
-            for label, path in zip(labels, models)
-        }
-        label = f"Evaluating {len(models)} model(s) on {len(images)} images"
-        with click.progressbar(length=len(images), label=label) as bar:
-            scores, shown = evaluate(resolvers, images, n_show, batch_size, on_batch=bar.update)
-    except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from e
-
-    summary = scores.summary()
-    columns = ["LR", "bicubic", *resolvers, "HR"]
-    captions = [
-        {m: f"{summary[m]['psnr']['values'][i]:.2f} dB / {summary[m]['ssim']['values'][i]:.3f}" for m in columns[1:-1]}
-        for i in range(len(shown))
-    ]
-    figure = comparison.comparison_figure(shown, columns, captions)
-    report = {
-        "n_images": len(images),
-        "data": str(data_dir) if data_dir is not None else "embedded demo test split (data.synthetic.demo_split)",
-        "lr": LR_NOTE,
-        "metrics": "scikit-image PSNR and SSIM, data_range 255, on 8-bit RGB; std is the population std",
-        "models": {label: str(path) for label, path in zip(labels, models)},
-        "images": names,
-        "methods": summary,
-        "method_order": list(summary),  # write_json sorts keys; this keeps the table's order
-    }
-    io.write_json(out_dir / "report.json", report)
-    io.write_text(out_dir / "report.md", comparison.markdown_table(summary, len(images), LR_NOTE))
-    io.write_png(out_dir / "comparison.png", figure)
-    click.echo(comparison.markdown_table(summary, len(images), LR_NOTE))
-    click.echo(f"wrote report.json, report.md and comparison.png to {out_dir}")
+        report, figure = compare(models, data_dir, n_show, batch_size, tile, overlap, on_images=start,
+                                 on_batch=lambda k: bars[0].update(k))
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    cli.echo(write_report(out_dir, report, figure))
+    cli.echo(f"wrote report.json, report.md and comparison.png to {out_dir}")
 
 
 if __name__ == "__main__":

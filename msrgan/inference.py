@@ -8,43 +8,11 @@ Values are in the model range [-1, 1] (see :mod:`data.io`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
 from msrgan import tiling
-
-SCALE = 4
-"""The generator's upscaling factor (two pixel shuffles x2)."""
-
-
-def load_generator_file(path):
-    """Load a saved generator (.keras), raising ``ValueError`` that names the file on failure.
-
-    The model must take (B, H, W, C) inputs of any H, W (the export's
-    (None, None, 3) input); a model with a fixed input size is refused.
-    """
-    import msrgan  # registers PixelShuffle before deserialising
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: model file does not exist")
-    try:
-        model = msrgan.load_generator(path)
-    except Exception as e:  # keras raises many types for corrupt or foreign files
-        if isinstance(e, ValueError) and str(path) in str(e):
-            raise
-        raise ValueError(f"{path}: cannot load the generator ({type(e).__name__}: {e})") from e
-    shape = getattr(model, "input_shape", None)
-    if not isinstance(shape, tuple) or len(shape) != 4 or shape[-1] is None:
-        raise ValueError(f"{path}: expected a generator with one (B, H, W, C) input, got input shape {shape}")
-    if shape[1] is not None or shape[2] is not None:
-        raise ValueError(
-            f"{path}: the generator only accepts {shape[1]}x{shape[2]} inputs; "
-            "export it with input shape (None, None, 3) to predict on any size"
-        )
-    return model
+from msrgan.config import SCALE
 
 
 class SuperResolver:

@@ -1,128 +1,33 @@
-"""Super-resolve image files with a saved generator: ``python -m msrgan.predict``.
+"""``python -m msrgan.predict`` (console script ``msrgan-predict``): super-resolve image files with a generator.
 
 Example::
 
     python -m msrgan.predict backup/msrgan/generator.keras cells.png stack.tif --out result/sr
 
-Each input of any size comes out 4x larger, with the input's file type and
-bit depth: 8-bit in -> 8-bit out, 16-bit TIFF in -> 16-bit TIFF out. Values
-are mapped to the model range [-1, 1] by the full range of the type
-(``x / 127.5 - 1`` for 8 bits, ``x / 32767.5 - 1`` for 16 bits) and back.
-The generator was trained on RGB: a grayscale input is replicated to three
-channels and the output is averaged back to one channel. An alpha channel is
-not super-resolved but upscaled bicubically. Large inputs are tiled with
-overlap and blended (:mod:`msrgan.tiling`), so memory stays bounded.
+The work is done by :mod:`msrgan.prediction` (file types, bit depths, channels, tiling).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
-import cv2
-import numpy as np
 
-from data import io
-from msrgan import tiling
+from data import cli
 
 
-def split_channels(img, model_channels=3):
-    """Split a stored image into the model input and what is carried aside.
-
-    Args:
-        img: uint8/uint16 (H, W) or (H, W, C), C in 1..4 (as :func:`data.io.read_image`).
-        model_channels: the generator's input channels (3 for mSRGAN).
-
-    Returns:
-        ``(x, gray, alpha)``: x float32 (H, W, model_channels) in [-1, 1]; ``gray``
-        whether the image was single-channel (the output is averaged back to one);
-        ``alpha`` the (H, W) alpha channel or None.
-    """
-    img = np.asarray(img)
-    alpha = None
-    if img.ndim == 3 and img.shape[2] in (2, 4):
-        img, alpha = img[..., :-1], img[..., -1]
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    gray = img.ndim == 2
-    x = io.to_model_range(img)
-    if gray:
-        x = np.repeat(x[..., None], model_channels, axis=-1)
-    elif x.shape[2] != model_channels:
-        raise ValueError(f"image has {x.shape[2]} colour channels but the model expects {model_channels}")
-    return x, gray, alpha
-
-
-def merge_channels(y, dtype, gray, alpha=None):
-    """Inverse of :func:`split_channels` on the 4x output ``y`` (float32 (4H, 4W, C) in [-1, 1])."""
-    if gray:
-        y = y.mean(axis=-1)
-    out = io.from_model_range(y, dtype)
-    if alpha is not None:
-        big = cv2.resize(alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_CUBIC).astype(dtype)
-        out = np.concatenate([out.reshape(out.shape[:2] + (-1,)), big[..., None]], axis=-1)
-    return out
-
-
-def output_path(path, out_dir):
-    """Where the result for input ``path`` goes: same name and suffix, inside ``out_dir``."""
-    return Path(out_dir) / Path(path).name
-
-
-def expand_inputs(inputs):
-    """Input paths with folders replaced by the PNG/TIFF files directly inside them."""
-    paths = []
-    for p in map(Path, inputs):
-        paths.extend(io.list_images(p) if p.is_dir() else [p])
-    return paths
-
-
-def plan(inputs, out_dir, model_channels=3):
-    """Check every input before anything is written; returns [(input, output, shape)].
-
-    Raises :class:`data.io.ImageError` naming the first unusable file, and
-    ``ValueError`` for outputs that would collide or overwrite an input.
-    """
-    jobs, seen = [], {}
-    for path in expand_inputs(inputs):
-        img = io.read_image(path)
-        try:
-            split_channels(img[:1, :1], model_channels)
-        except ValueError as e:
-            raise io.ImageError(path, str(e)) from e
-        out = output_path(path, out_dir)
-        if out.resolve() == path.resolve():
-            raise ValueError(f"{path}: the output would overwrite the input; choose another --out")
-        if out in seen:
-            raise ValueError(
-                f"{path}: same output name {out.name} as {seen[out]}; process them into different --out folders"
-            )
-        seen[out] = path
-        jobs.append((path, out, img.shape))
-    if not jobs:
-        raise ValueError(f"no PNG or TIFF images found in {', '.join(map(str, inputs))}")
-    return jobs
-
-
-def predict_file(resolver, path, out, on_batch=None):
-    """Super-resolve one file with ``resolver`` (a :class:`msrgan.inference.SuperResolver`) and write it atomically."""
-    img = io.read_image(path)
-    x, gray, alpha = split_channels(img, resolver.channels)
-    y = resolver(x, on_batch=on_batch)
-    io.write_image(out, merge_channels(y, img.dtype, gray, alpha))
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@cli.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder; each result keeps its input's name, type and bit depth.")
-@click.option("--tile", default=128, show_default=True, type=click.IntRange(min=1),
+@click.option("--tile", default=128, type=click.IntRange(min=1),
               help="Tile size in input pixels (memory grows with its square).")
-@click.option("--overlap", default=16, show_default=True, type=click.IntRange(min=0),
+@click.option("--overlap", default=16, type=click.IntRange(min=0),
               help="Minimum overlap of neighbouring tiles in input pixels; blended with raised-cosine weights.")
-@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1), help="Tiles per forward pass.")
+@click.option("--batch-size", default=4, type=click.IntRange(min=1), help="Tiles per forward pass.")
+@cli.verbose_option
+@cli.one_line_errors
 def main(model, inputs, out_dir, tile, overlap, batch_size):
     """Super-resolve INPUTS (PNG/TIFF files or folders of them) 4x with the generator MODEL (.keras).
 
@@ -131,23 +36,15 @@ def main(model, inputs, out_dir, tile, overlap, batch_size):
     model and averaged back to one channel. All inputs are checked before any
     output is written.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from msrgan import inference
+    from msrgan.prediction import plan, predict_file, resolver
 
-    try:
-        tiling.check_tiling(tile, overlap)
-        resolver = inference.SuperResolver(inference.load_generator_file(model), tile, overlap, batch_size)
-        jobs = plan(inputs, out_dir, resolver.channels)
-        total = sum(resolver.n_tiles(shape) for _, _, shape in jobs)
-        with click.progressbar(length=total, label=f"Super-resolving {len(jobs)} image(s)") as bar:
-            for path, out, _ in jobs:
-                try:
-                    predict_file(resolver, path, out, on_batch=bar.update)
-                except (ValueError, OSError) as e:
-                    raise click.ClickException(str(e) if str(path) in str(e) else f"{path}: {e}") from e
-    except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from e
-    click.echo(f"wrote {len(jobs)} image(s) to {out_dir}")
+    sr = resolver(model, tile, overlap, batch_size)
+    jobs = plan(inputs, out_dir, sr.channels)
+    total = sum(sr.n_tiles(shape) for _, _, shape in jobs)
+    with click.progressbar(length=total, label=f"Super-resolving {len(jobs)} image(s)") as bar:
+        for path, out, _ in jobs:
+            predict_file(sr, path, out, on_batch=bar.update)
+    cli.echo(f"wrote {len(jobs)} image(s) to {out_dir}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,77 @@
-"""Test-wide settings: quiet TensorFlow, float32 policy restored after each test."""
+"""Test-wide settings and the helpers shared by the test modules.
+
+Settings: quiet TensorFlow, float32 policy restored after each test, the
+``slow`` marker (``make test-fast`` runs ``pytest -m "not slow"``).
+Helpers (import them with ``from conftest import ...``): :func:`read_events`
+(the one way to read TensorBoard event files), :func:`disks`, :func:`n_params`,
+:func:`run_cli` and :func:`run_until_killed` (the deterministic kill hook of
+``data.training``).
+"""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+KILL_ENV = "GANMICRO_KILL_AFTER_CHECKPOINT"  # data.training.KILL_ENV (not imported: it loads TensorFlow)
 
 
 @pytest.fixture(autouse=True)
 def _reset_dtype_policy():
     yield
-    import keras
+    if "keras" in sys.modules:
+        import keras
 
-    keras.mixed_precision.set_global_policy("float32")
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def read_events(folder):
+    """``{tag: [(step, value), ...]}`` of every event file under ``folder`` (scalars as floats, images as None)."""
+    import tensorflow as tf
+
+    events = {}
+    for path in sorted(Path(folder).rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for v in event.summary.value:
+                value = None
+                if v.HasField("tensor"):
+                    array = tf.make_ndarray(v.tensor)
+                    value = float(array) if array.ndim == 0 and array.dtype.kind == "f" else None
+                elif v.HasField("simple_value"):
+                    value = float(v.simple_value)
+                events.setdefault(v.tag, []).append((int(event.step), value))
+    return events
+
+
+def disks(shape, centres, radius):
+    """uint16 instance labels: disk i (1-based) of ``radius`` around ``centres[i - 1]``."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    labels = np.zeros(shape, np.uint16)
+    for i, (cy, cx) in enumerate(centres, 1):
+        labels[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius * radius] = i
+    return labels
+
+
+def n_params(weights):
+    """Number of scalars in a list of weights."""
+    return sum(int(np.prod(w.shape)) for w in weights)
+
+
+def run_cli(module, args, cwd=ROOT, timeout=600, **env):
+    """``python -m module args`` in a subprocess (text output) on this checkout's packages; ``env`` adds variables."""
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), **{k: str(v) for k, v in env.items()})
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_until_killed(module, args, checkpoint=1, **kwargs):
+    """Run a trainer that ends itself like ``kill -9`` right after saving checkpoint ``checkpoint``."""
+    res = run_cli(module, args, **{KILL_ENV: checkpoint}, **kwargs)
+    assert res.returncode == 137, res.stdout[-2000:] + res.stderr[-3000:]
+    return res

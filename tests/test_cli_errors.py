@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from data import io
-from data.pipeline import pipeline_error_message
+from data.errors import pipeline_error_message
 
 
 def test_pipeline_error_message_finds_the_image_error_line():
@@ -21,6 +22,7 @@ def test_pipeline_error_message_finds_the_image_error_line():
     assert pipeline_error_message("Graph execution error:\n\nsomething else") == "something else"
 
 
+@pytest.mark.slow
 def test_msrgan_train_exits_with_the_corrupt_file_named(tmp_path):
     data = tmp_path / "data"
     rng = np.random.default_rng(0)
@@ -33,7 +35,7 @@ def test_msrgan_train_exits_with_the_corrupt_file_named(tmp_path):
     cmd = [sys.executable, "-m", "msrgan.train", "--data-dir", str(data), "--beta", "0", "--image-size", "32",
            "--n-blocks", "1", "--filters", "8", "--d-filters", "4", "--dense-units", "8", "--batch-size", "2",
            "--epochs", "1", "--steps-per-epoch", "3", "--backup-dir", str(out / "b"), "--logdir", str(out / "l"),
-           "--result-dir", str(out / "r"), "--quiet"]
+           "--result-dir", str(out / "r")]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
     assert proc.returncode == 1, proc.stderr[-2000:]

@@ -5,22 +5,15 @@ import pytest
 import tensorflow as tf
 import tifffile
 
+from conftest import disks
 from cyclegan_dct import domains
 from cyclegan_dct.config import CycleGANConfig
 from cyclegan_dct.pool import ImagePool
 from data.io import ImageError
 
 
-def _disks(shape, centres, r):
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    lab = np.zeros(shape, np.uint16)
-    for i, (cy, cx) in enumerate(centres, 1):
-        lab[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = i
-    return lab
-
-
 def test_labels_to_input_and_back():
-    lab = _disks((40, 40), [(10, 10), (28, 28)], 6)
+    lab = disks((40, 40), [(10, 10), (28, 28)], 6)
     x = domains.labels_to_input(lab)
     assert x.shape == (40, 40, 1) and x.dtype == np.float32 and set(np.unique(x)) == {-1.0, 1.0}
     back = domains.output_to_labels(x)
@@ -28,7 +21,7 @@ def test_labels_to_input_and_back():
 
 
 def test_output_to_labels_splits_touching_nuclei_with_seeds():
-    lab = _disks((40, 60), [(20, 20), (20, 33)], 8)  # two overlapping disks, one blob
+    lab = disks((40, 60), [(20, 20), (20, 33)], 8)  # two overlapping disks, one blob
     x = domains.labels_to_input(lab)
     assert domains.output_to_labels(x).max() == 1
     split = domains.output_to_labels(x, seeds=lab)
@@ -73,7 +66,7 @@ def test_samplers_are_seeded_and_augment():
 
 def test_label_and_image_folders(tmp_path):
     (tmp_path / "m").mkdir()
-    tifffile.imwrite(tmp_path / "m" / "a.tif", _disks((64, 64), [(20, 20), (40, 44)], 7))
+    tifffile.imwrite(tmp_path / "m" / "a.tif", disks((64, 64), [(20, 20), (40, 44)], 7))
     labels = domains.load_label_folder(tmp_path / "m", crop=32)
     sampler = domains.MaskSampler(32, label_images=labels, seed=0)
     assert sampler.sample_labels().shape == (32, 32)
@@ -119,11 +112,11 @@ def test_image_pool_rules():
 def test_train_config_and_pipeline_with_folders(tmp_path):
     """--masks and --images folders feed the tf.data pipeline; the ellipse statistics are fitted to the masks."""
     from cyclegan_dct.pipeline import make_dataset
-    from cyclegan_dct.train import build_config
+    from cyclegan_dct.recipe import build_config
 
     (tmp_path / "m").mkdir()
     (tmp_path / "i").mkdir()
-    tifffile.imwrite(tmp_path / "m" / "a.tif", _disks((64, 64), [(20, 20), (40, 44)], 7))
+    tifffile.imwrite(tmp_path / "m" / "a.tif", disks((64, 64), [(20, 20), (40, 44)], 7))
     img = np.zeros((64, 80), np.uint16)
     img[10:30, 10:30] = 4000
     tifffile.imwrite(tmp_path / "i" / "b.tif", img + 100)

@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cyclegan_dct import ablate, evaluate, stego
+from cyclegan_dct import ablate, ablation, evaluate, steganography, stego
+from cyclegan_dct import evaluation as evaluation_lib
 from cyclegan_dct.config import CycleGANConfig
 from data.io import read_image, write_json
+
+pytestmark = pytest.mark.slow  # trains models or runs the CLIs in subprocesses
 
 TINY_SD = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--patch-size", "32", "--n-rays", "8",
            "--grid", "2", "--unet-depth", "2", "--unet-filters", "8"]
@@ -30,7 +33,7 @@ def _finite(obj):
 def _tiny_model_dir(path, dct=True, cutoff=0.5):
     """A model folder built by hand: two 1-block, 8-filter generators and their config.json."""
     from cyclegan_dct import build_generator
-    from data.runs import save_model
+    from data.export import export_model
 
     config = CycleGANConfig(crop=32, n_blocks=1, filters=8, disc_filters=8, dct=dct, dct_cutoff=cutoff,
                             epochs=1, epochs_decay=0, steps_per_epoch=1)
@@ -40,7 +43,7 @@ def _tiny_model_dir(path, dct=True, cutoff=0.5):
         import keras
 
         keras.utils.set_random_seed(i)
-        save_model(build_generator(1, n_blocks=1, filters=8, name=name), path / f"{name}.keras")
+        export_model(build_generator(1, n_blocks=1, filters=8, name=name), path / f"{name}.keras")
     return path
 
 
@@ -52,7 +55,7 @@ def models(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def synthetic(models, tmp_path_factory):
-    from cyclegan_dct.generate import generate
+    from cyclegan_dct.synthesis import generate
 
     out = tmp_path_factory.mktemp("synthetic")
     generate(models["dct"], n=4, out=out, size=64, seed=0)
@@ -95,7 +98,7 @@ def test_stego_cli_writes_report_and_panel(models, tmp_path):
 
 
 def test_stego_vanilla_model_uses_default_residual_cutoff(models, tmp_path):
-    report = stego.run_stego(models["vanilla"], tmp_path, n=2, size=32, seed=0)
+    report = steganography.run_stego(models["vanilla"], tmp_path, n=2, size=32, seed=0)
     assert report["filter"] == "none" and report["model"]["vanilla"]
     assert report["cutoff"] == 0.5 and "vanilla" in report["cutoff_source"]
 
@@ -107,7 +110,7 @@ def test_stego_real_images_folder(models, tmp_path):
     flat = np.full((40, 40), 1000, np.uint16)
     flat[::2, ::2] = 3000  # a pixel lattice: almost all its non-DC energy is above the 0.5 cutoff
     write_tiff(real / "a.tif", flat)
-    report = stego.run_stego(models["dct"], tmp_path / "out", n=2, size=32, seed=0, real_images=real)
+    report = steganography.run_stego(models["dct"], tmp_path / "out", n=2, size=32, seed=0, real_images=real)
     hf = report["high_frequency_energy"]
     assert hf["real_source"] == str(real) and hf["real"]["fraction"]["mean"] > 0.95
     write_tiff(real / "b.tif", np.zeros((16, 40), np.uint16))
@@ -131,19 +134,21 @@ def test_stego_sensitivity_detects_a_hidden_low_amplitude_channel(models):
     inp = keras.Input((None, None, 1))
     g = keras.Model(inp, keras.layers.Rescaling(scale)(inp))  # image = m * 1/255: invisible
     f = keras.Model(inp, keras.layers.Rescaling(1.0 / scale)(inp))  # F thresholds the faint signal back
-    report, _ = stego.stego_report(config, g, f, n=3, size=32, seed=0)
+    report, _ = steganography.stego_report(config, g, f, n=3, size=32, seed=0)
     dice = [s["dice_mean"] for s in report["sensitivity"]]
     assert dice[0] == pytest.approx(1.0)
     assert dice[-1] < 0.8 and dice[-1] < dice[0]
     assert report["agreement"]["input_vs_cycled"]["dice"]["mean"] == pytest.approx(1.0)
 
 
-def test_stego_bad_model_dir_fails_cleanly(tmp_path):
+def test_stego_bad_model_dir_and_size_fail_cleanly(tmp_path, models):
     res = CliRunner().invoke(stego.main, ["--model-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
     assert res.exit_code != 0 and "config.json" in res.output
     assert not (tmp_path / "o").exists()
-    res = CliRunner().invoke(stego.main, ["--model-dir", str(tmp_path), "--size", "30", "--out", str(tmp_path / "o")])
-    assert res.exit_code != 0
+    res = CliRunner().invoke(stego.main, ["--model-dir", str(models["dct"]), "--size", "30", "--n", "1",
+                                          "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "size" in res.output and "30" in res.output and "multiple of 4" in res.output
+    assert "config.json" not in res.output and not (tmp_path / "o").exists()
 
 
 def test_evaluate_cli_writes_metrics_and_budget(evaluation, synthetic):
@@ -194,7 +199,8 @@ def test_evaluate_on_given_test_folders_and_input_masks(synthetic, tmp_path):
         shutil.copy(synthetic / "images" / name, timg / name)
     config = evaluate.EvalConfig(n_rays=8, grid=2, unet_depth=2, unet_filters=8, patch_size=32, batch_size=2,
                                  epochs=1, steps_per_epoch=1, val_fraction=0.25, optimize_thresholds=False)
-    r = evaluate.run_evaluation(synthetic, tmp_path / "out", config, masks="input", test_images=timg, test_masks=tmask)
+    r = evaluation_lib.run_evaluation(synthetic, tmp_path / "out", config, masks="input", test_images=timg,
+                                      test_masks=tmask)
     assert r["masks"] == "input" and r["test_data"]["n_images"] == 2
     n_true = sum(len(np.unique(read_image(tmask / n))) - 1 for n in ("0000.tif", "0001.tif"))
     assert r["metrics"]["n_true"] == n_true
@@ -221,18 +227,18 @@ def test_evaluate_bad_input_fails_without_output(synthetic, tmp_path):
 
 
 def test_ablate_parses_cutoffs_and_builds_train_commands(tmp_path):
-    assert ablate.parse_cutoffs("1.0, 0.75,0.5") == [1.0, 0.75, 0.5]
+    assert ablation.parse_cutoffs("1.0, 0.75,0.5") == [1.0, 0.75, 0.5]
     for bad in ("", "0.5,0.5", "1.5", "a"):
         with pytest.raises(ValueError):
-            ablate.parse_cutoffs(bad)
+            ablation.parse_cutoffs(bad)
     opts = {"epochs": 2, "steps_per_epoch": None, "n_blocks": 4}
-    van = ablate.train_command(1.0, tmp_path / "m", tmp_path / "l", 3, opts, "--lambda-identity 0.5")
+    van = ablation.train_command(1.0, tmp_path / "m", tmp_path / "l", 3, opts, "--lambda-identity 0.5")
     assert "--no-dct" in van and "--dct-cutoff" not in van
     assert van[van.index("--seed") + 1] == "3" and van[van.index("--epochs") + 1] == "2"
     assert "--steps-per-epoch" not in van and van[-2:] == ["--lambda-identity", "0.5"]
-    dct = ablate.train_command(0.25, tmp_path / "m", tmp_path / "l", 3, opts)
+    dct = ablation.train_command(0.25, tmp_path / "m", tmp_path / "l", 3, opts)
     assert dct[dct.index("--dct-cutoff") + 1] == "0.25" and "--no-dct" not in dct
-    assert ablate.run_name(1.0) == "vanilla" and ablate.run_name(0.25) == "dct_0.25"
+    assert ablation.run_name(1.0) == "vanilla" and ablation.run_name(0.25) == "dct_0.25"
 
 
 def test_ablate_end_to_end_with_training_and_given_models(models, tmp_path):
@@ -243,7 +249,7 @@ def test_ablate_end_to_end_with_training_and_given_models(models, tmp_path):
           "--sd-n-rays", "8", "--sd-unet-depth", "2", "--sd-unet-filters", "8", "--sd-no-optimize-thresholds"]
     args = ["--cutoffs", "1.0", "--out", str(out), "--seed", "0", "--epochs", "1", "--epochs-decay", "0",
             "--steps-per-epoch", "1", "--crop", "32", "--n-blocks", "1", "--filters", "4",
-            "--train-args", "--image-every 1000 --verbose 0", "--n-synthetic", "3", "--size", "32", "--stego-n", "2",
+            "--train-args", "--image-every 1000", "--n-synthetic", "3", "--size", "32", "--stego-n", "2",
             *sd]
     res = CliRunner().invoke(ablate.main, args)
     assert res.exit_code == 0, res.output + repr(res.exception)
@@ -253,7 +259,7 @@ def test_ablate_end_to_end_with_training_and_given_models(models, tmp_path):
     assert row["name"] == "vanilla" and row["cutoff"] == 1.0 and row["train_s"] > 0
     trained = out / "models" / "vanilla"
     assert CycleGANConfig.from_dict(json.loads((trained / "config.json").read_text())).vanilla
-    assert ablate.model_cutoff(trained) == 1.0 and ablate.model_cutoff(models["dct"]) == 0.5
+    assert ablation.model_cutoff(trained) == 1.0 and ablation.model_cutoff(models["dct"]) == 0.5
     assert (out / "synthetic" / "vanilla" / "summary.json").is_file()
 
     res = CliRunner().invoke(ablate.main, ["--models", f"{trained},{models['dct']}", "--out", str(out), "--reuse",

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from scipy import fft
-from skimage.draw import disk
 
+from conftest import disks
 from cyclegan_dct import measures
 
 
@@ -13,13 +13,6 @@ def _basis(n, k, l):
     coef = np.zeros((n, n))
     coef[k, l] = 1.0
     return fft.idctn(coef, type=2, norm="ortho")
-
-
-def _disks(shape, centres, radius):
-    labels = np.zeros(shape, np.uint16)
-    for i, c in enumerate(centres, 1):
-        labels[disk(c, radius, shape=shape)] = i
-    return labels
 
 
 def test_energy_fraction_of_pure_high_frequency_basis_is_one():
@@ -81,7 +74,7 @@ def test_clahe_range_and_flat_image():
 
 
 def test_otsu_segmentation_finds_drawn_nuclei():
-    labels = _disks((64, 64), [(16, 16), (16, 46), (46, 30)], 7)
+    labels = disks((64, 64), [(16, 16), (16, 46), (46, 30)], 7)
     img = np.where(labels > 0, 0.6, -0.8) + np.random.default_rng(4).normal(0, 0.05, labels.shape)
     seg = measures.otsu_segmentation(img)
     assert seg.dtype == np.uint16 and seg.max() == 3
@@ -119,7 +112,7 @@ def test_mask_agreement_known_values():
 
 def test_matching_label_image_against_itself_and_with_a_nucleus_removed():
     centres = [(12, 12), (12, 40), (40, 12), (40, 40), (26, 26)]
-    labels = _disks((56, 56), centres, 5)
+    labels = disks((56, 56), centres, 5)
     same = measures.segmentation_scores([labels], [labels.copy()])
     assert same["f1"] == 1.0 and same["precision"] == 1.0 and same["recall"] == 1.0 and same["ap"] == 1.0
     assert same["mean_f1"] == 1.0 and same["n_true"] == 5

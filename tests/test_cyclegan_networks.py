@@ -25,7 +25,7 @@ def test_generator_is_fully_convolutional_and_bounded():
 def test_generator_downsamples_like_the_reference():
     # PyTorch conv(k3, s2, p1) and convT(k3, s2, p1, output_padding 1): H -> H/2 -> H/4 -> H/2 -> H
     g = build_generator(1, n_blocks=1, filters=4)
-    shapes = {l.name: l.output.shape[1] for l in g.layers}
+    shapes = {layer.name: layer.output.shape[1] for layer in g.layers}
     g_fixed = keras.Model(g.input, [g.get_layer(n).output for n in ("down1_conv", "down2_conv", "up1_crop")])
     outs = g_fixed(np.zeros((1, 40, 40, 1), "float32"))
     assert [o.shape[1] for o in outs] == [20, 10, 20]
@@ -41,9 +41,10 @@ def test_discriminator_patch_output():
 
 def test_instance_norm_without_affine_parameters():
     g = build_generator(1, n_blocks=1, filters=4)
-    norms = [l for l in g.layers if isinstance(l, keras.layers.GroupNormalization)]
+    norms = [layer for layer in g.layers if isinstance(layer, keras.layers.GroupNormalization)]
     # groups=-1 resolves to one group per channel: instance normalisation
-    assert norms and all(l.groups == l.input.shape[-1] and not l.center and not l.scale and not l.weights for l in norms)
+    assert norms and all(n.groups == n.input.shape[-1] and not n.center and not n.scale and not n.weights
+                         for n in norms)
 
 
 def test_mixed_precision_outputs_float32():

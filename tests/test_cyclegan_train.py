@@ -1,11 +1,6 @@
 """Training (DCT and vanilla), checkpoints, resume after SIGKILL, export round trip, and generate."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +10,16 @@ import tifffile
 from click.testing import CliRunner
 
 import cyclegan_dct
-from cyclegan_dct import domains, generate, train
+from conftest import read_events, run_cli, run_until_killed
+from cyclegan_dct import domains, generate, synthesis, train
 from cyclegan_dct.config import CycleGANConfig
 from cyclegan_dct.layers import DCTLowPass
-from cyclegan_dct.model import LOSS_KEYS, CycleGAN
-from data.runs import TrainingState, set_precision
+from cyclegan_dct.model import LOSS_KEYS, build_cyclegan
+from data.training import TrainingState
 
-TINY = ["--crop", "32", "--n-blocks", "1", "--filters", "8", "--image-every", "2", "--verbose", "0"]
+pytestmark = pytest.mark.slow  # trains models or runs the CLIs in subprocesses
+
+TINY = ["--crop", "32", "--n-blocks", "1", "--filters", "8", "--image-every", "2"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,31 +28,21 @@ STEPS = 3
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    """A tiny DCT run (mixed_bfloat16) trained by the CLI in a subprocess, killed with SIGKILL right
-    after its first checkpoint, then resumed (with ``--strategy mirrored``) to the end of the next epoch.
+    """A tiny DCT run (mixed_bfloat16) trained by the CLI in a subprocess, ended like ``kill -9`` right
+    after its first checkpoint (the deterministic kill hook), then resumed (with ``--strategy mirrored``)
+    to the end of the next epoch.
 
-    Returns (base folder, epochs saved before the kill, stdout of the resumed run)."""
+    Returns (base folder, epochs saved before the kill, stdout + stderr of the resumed run)."""
     base = tmp_path_factory.mktemp("cyclegan")
     run, logs = base / "run", base / "logs"
-    common = [sys.executable, "-m", "cyclegan_dct.train", "--steps-per-epoch", str(STEPS), "--epochs-decay", "0",
-              *TINY, "--precision", "mixed_bfloat16", "--backup-dir", str(run), "--logdir", str(logs)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.Popen(common + ["--epochs", "1000"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 180
-    while not (run / "ckpt" / "checkpoint").is_file():
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.time() < deadline, "no checkpoint within 180 s"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()
+    args = ["--steps-per-epoch", STEPS, "--epochs-decay", "0", *TINY, "--precision", "mixed_bfloat16",
+            "--backup-dir", run, "--logdir", logs, "--epochs", 2]
+    run_until_killed("cyclegan_dct.train", args, checkpoint=1)
     saved = int(Path(tf.train.latest_checkpoint(str(run / "ckpt"))).name.split("-")[1])
     # the restart also exercises --strategy mirrored (one replica on a CPU-only machine)
-    done = subprocess.run(common + ["--epochs", str(saved + 1), "--strategy", "mirrored"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = run_cli("cyclegan_dct.train", args + ["--strategy", "mirrored"])
     assert done.returncode == 0, done.stderr[-3000:]
-    return base, saved, done.stdout
+    return base, saved, done.stdout + done.stderr
 
 
 def test_train_cli_writes_run_folder(trained_run):
@@ -68,16 +56,12 @@ def test_train_cli_writes_run_folder(trained_run):
     assert config["precision"] == "mixed_bfloat16" and config["epochs"] == saved + 1
     assert config["mask_stats"]["area_mean"] > 100  # fitted to stardist's nuclei
     assert list((base / "logs" / "train").glob("events.*")) and list((base / "logs" / "images").glob("events.*"))
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(base / "logs" / "train"), size_guidance={"tensors": 0})
-    events.Reload()
-    assert {"cycle_a", "cycle_b", "g_a2b_gan", "g_b2a_gan", "d_a_loss", "d_b_loss", "lr"} <= set(events.Tags()["tensors"])
-    steps = [e.step for e in events.Tensors("lr")]
+    events = read_events(base / "logs" / "train")
+    keys = ("cycle_a", "cycle_b", "g_a2b_gan", "g_b2a_gan", "d_a_loss", "d_b_loss", "lr")
+    assert {f"batch_{k}" for k in keys} <= set(events)
+    steps = [step for step, _ in events["batch_lr"]]
     assert max(steps) == (saved + 1) * STEPS  # the step axis continues after the resume
-    images = EventAccumulator(str(base / "logs" / "images"), size_guidance={"tensors": 0})
-    images.Reload()
-    assert len(images.Tags()["tensors"]) == 8
+    assert len(read_events(base / "logs" / "images")) == 8
 
 
 def test_resume_after_sigkill_continues_step_and_optimizer(trained_run):
@@ -85,10 +69,9 @@ def test_resume_after_sigkill_continues_step_and_optimizer(trained_run):
     base, saved, stdout = trained_run
     run = base / "run"
     assert saved >= 1
-    assert f"resuming at epoch {saved + 1}/{saved + 1}, step {saved * STEPS}" in stdout
-    assert f"done: step {(saved + 1) * STEPS}" in stdout
-    model = CycleGAN(CycleGANConfig.from_dict(json.loads((run / "config.json").read_text())))
-    model.compile()
+    assert f"epoch {saved} done, step {saved * STEPS}" in stdout
+    assert f"done: epoch {saved + 1}, step {(saved + 1) * STEPS}" in stdout
+    model = build_cyclegan(CycleGANConfig.load(run / "config.json"))
     assert TrainingState(run, **model.training_state()).restore() == saved + 1
     assert int(model.step.numpy()) == (saved + 1) * STEPS
     assert int(model.g_optimizer.iterations.numpy()) == int(model.d_optimizer.iterations.numpy()) == (saved + 1) * STEPS
@@ -97,10 +80,9 @@ def test_resume_after_sigkill_continues_step_and_optimizer(trained_run):
 def test_export_round_trip_matches_checkpoint(trained_run):
     run = trained_run[0] / "run"
     config, g, f = cyclegan_dct.load_models(run)
-    assert config.crop == 32 and not config.vanilla
-    set_precision(config.precision)  # the networks were trained and exported in mixed_bfloat16
-    model = CycleGAN(config)
-    model.compile()
+    assert config.crop == 32 and not config.vanilla and config.precision == "mixed_bfloat16"
+    assert {layer.dtype_policy.name for layer in g.layers + f.layers} == {"float32"}  # exports are float32
+    model = build_cyclegan(config)  # float32 here, as the exports; the variables were float32 in training too
     assert TrainingState(run, **model.training_state()).restore() == trained_run[1] + 1
     a = domains.MaskSampler(32, config.stats, seed=1).sample()[None]
     np.testing.assert_allclose(g(a).numpy(), model.g_a2b(a).numpy(), atol=1e-6)
@@ -112,7 +94,7 @@ def test_train_step_losses_use_the_filter(dct):
     """The first step's cycle_a is lambda * |F(LP(G(a))) - a| (DCT) or lambda * |F(G(a)) - a| (vanilla)."""
     config = CycleGANConfig(crop=32, n_blocks=1, filters=8, disc_filters=8, dct=dct, lambda_identity=0.5,
                             epochs=1, epochs_decay=1, steps_per_epoch=1, pool_size=2)
-    model = CycleGAN(config)
+    model = build_cyclegan(config)
     model.compile(run_eagerly=True)  # eager: the same train_step without minutes of graph tracing in the suite
     assert (model.lowpass is None) == (not dct)
     rng = np.random.default_rng(0)
@@ -166,7 +148,7 @@ def test_generate_vanilla_model(trained_run, tmp_path):
     config = json.loads((run / "config.json").read_text())
     config["dct"] = False
     (vanilla / "config.json").write_text(json.dumps(config))
-    summary = generate.generate(vanilla, n=1, out=tmp_path / "out", size=32)
+    summary = synthesis.generate(vanilla, n=1, out=tmp_path / "out", size=32)
     assert summary["vanilla"] and summary["dct_cutoff"] is None
     _, g, f = cyclegan_dct.load_models(vanilla)
     m = tifffile.imread(tmp_path / "out" / "masks" / "0000.tif")

@@ -65,6 +65,7 @@ def test_channels_look_like_hpa():
     assert background.std() > 0.5
 
 
+@pytest.mark.slow
 def test_classes_are_separable_on_held_out_data():
     xtr, ytr = synthetic.demo_split("train", n=520, test_fraction=0.25, seed=11)
     xte, yte = synthetic.demo_split("test", n=520, test_fraction=0.25, seed=11)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import msrgan
 from data import io
-from msrgan import comparison, evaluate
+from msrgan import comparison, evaluate, evaluation
 
 
 def _smooth_image(rng, size=32):
@@ -75,7 +75,7 @@ def test_baselines_match_resize_of_training_downscale():
     """nearest of an image constant in 4x4 blocks is exact; bicubic beats nearest on smooth images."""
     rng = np.random.default_rng(1)
     blocks = np.repeat(np.repeat(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8), 4, 0), 4, 1)
-    scores, shown = evaluate.evaluate({}, [blocks, _smooth_image(rng)], n_show=1)
+    scores, shown = evaluation.evaluate({}, [blocks, _smooth_image(rng)], n_show=1)
     s = scores.summary()
     assert s["nearest"]["psnr"]["values"][0] > 40  # the 4x4 blocks survive downscale + nearest upscale
     assert s["bicubic"]["psnr"]["values"][1] > s["nearest"]["psnr"]["values"][1]

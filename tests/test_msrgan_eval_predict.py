@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import msrgan
 from data import io
-from msrgan import inference, predict
+from msrgan import inference, predict, prediction
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def generator_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def resolver(generator_path):
-    return inference.SuperResolver(inference.load_generator_file(generator_path), tile=24, overlap=16, batch_size=4)
+    return inference.SuperResolver(msrgan.load_generator(generator_path), tile=24, overlap=16, batch_size=4)
 
 
 def test_tiled_prediction_equals_untiled(resolver):
@@ -71,10 +71,10 @@ def test_predict_cli_8bit_png_and_16bit_gray_tiff(generator_path, resolver, tmp_
 
 def test_split_merge_channels_round_trip_with_alpha():
     rgba = np.random.default_rng(2).integers(0, 256, (5, 7, 4), dtype=np.uint8)
-    x, gray, alpha = predict.split_channels(rgba)
+    x, gray, alpha = prediction.split_channels(rgba)
     assert x.shape == (5, 7, 3) and not gray and alpha.shape == (5, 7)
     up = np.repeat(np.repeat(x, 4, 0), 4, 1)
-    out = predict.merge_channels(up, np.uint8, gray, alpha)
+    out = prediction.merge_channels(up, np.uint8, gray, alpha)
     assert out.shape == (20, 28, 4) and out.dtype == np.uint8
     np.testing.assert_array_equal(out[::4, ::4, :3], rgba[..., :3])
 

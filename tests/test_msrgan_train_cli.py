@@ -2,11 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import keras
@@ -14,10 +11,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import read_events, run_cli, run_until_killed
 from msrgan.train import main
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLIs in subprocesses
+
 TINY = ["--n-blocks", "2", "--filters", "8", "--d-filters", "4", "--dense-units", "8", "--image-size", "32",
-        "--batch-size", "4", "--demo-n", "40", "--steps-per-epoch", "2", "--val-steps", "1", "--quiet"]
+        "--batch-size", "4", "--demo-n", "40", "--steps-per-epoch", "2", "--val-steps", "1"]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -43,7 +43,8 @@ def _run(args):
 
 
 def test_cli_one_epoch_writes_checkpoint_exports_logs_and_figure(tmp_path, tiny_vgg):
-    res = _run(TINY + _dirs(tmp_path) + ["--epochs", "1", "--vgg-weights", str(tiny_vgg), "--pretrain-steps", "1"])
+    res = _run(TINY + _dirs(tmp_path) + ["--epochs", "1", "--vgg-weights", str(tiny_vgg), "--pretrain-steps", "1",
+                                         "--precision", "mixed_bfloat16", "--log-every", "1"])
     assert res.exit_code == 0, res.output
     assert "done: epoch 1, step 2" in res.output
     backup = tmp_path / "backup"
@@ -54,6 +55,11 @@ def test_cli_one_epoch_writes_checkpoint_exports_logs_and_figure(tmp_path, tiny_
 
     g = msrgan.load_generator(backup / "generator.keras")
     assert g.input_shape == (None, None, None, 3)
+    d = keras.models.load_model(backup / "discriminator.keras")
+    # trained in mixed_bfloat16, loaded while that policy is still global: every computing layer is float32
+    # (an InputLayer reports the global policy on load, whatever its saved dtype)
+    layers = [la for la in g.layers + d.layers if not isinstance(la, keras.layers.InputLayer)]
+    assert {la.dtype_policy.name for la in layers} == {"float32"}
     assert g(np.zeros((1, 10, 6, 3), np.float32)).shape == (1, 40, 24, 3)
     d = keras.models.load_model(backup / "discriminator.keras")
     assert d.output_shape == (None, 1)
@@ -64,20 +70,12 @@ def test_cli_one_epoch_writes_checkpoint_exports_logs_and_figure(tmp_path, tiny_
     assert img.dtype == np.uint8 and img.shape == (4 * 32 + 5 * 2, 3 * 32 + 4 * 2, 3)
     events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
     assert {p.parent.name for p in events} >= {"train", "validation", "images"}
-    tags = _scalar_tags(tmp_path / "logs" / "train")
+    tags = read_events(tmp_path / "logs" / "train")
     for key in ("g_loss", "content_loss", "mse_loss", "adv_loss", "d_loss", "d_real", "d_fake", "g_lr", "d_lr"):
-        assert f"epoch_{key}" in tags
-    assert {"epoch_psnr", "epoch_ssim"} <= _scalar_tags(tmp_path / "logs" / "validation")
-
-
-def _scalar_tags(folder):
-    import tensorflow as tf
-
-    tags = set()
-    for path in Path(folder).glob("events.out.tfevents.*"):
-        for record in tf.data.TFRecordDataset(str(path)):
-            tags.update(v.tag for v in tf.compat.v1.Event.FromString(record.numpy()).summary.value)
-    return tags
+        assert f"epoch_{key}" in tags and [step for step, _ in tags[f"batch_{key}"]] == [1, 2]
+    assert {"epoch_psnr", "epoch_ssim"} <= set(read_events(tmp_path / "logs" / "validation"))
+    record = json.loads((backup / "export.json").read_text())
+    assert record["epoch"] == 1 and set(record["files"]) == {"generator.keras", "discriminator.keras"}
 
 
 def test_missing_vgg_weights_is_a_clear_error(tmp_path):
@@ -106,91 +104,33 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert not (tmp_path / "result" / "epoch_0002.png").exists()
 
 
-def _cli_subprocess(args):
-    cmd = [sys.executable, "-m", "msrgan.train", *args]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def test_resume_after_sigkill_continues_step_and_optimizer(tmp_path):
+def test_resume_after_kill_continues_step_and_optimizer(tmp_path):
+    """Killed (os._exit(137), like kill -9) right after checkpoint 1; the same command continues from it."""
     backup = tmp_path / "backup"
-    args = TINY + _dirs(tmp_path) + ["--beta", "0", "--steps-per-epoch", "3"]
-    proc = _cli_subprocess(args + ["--epochs", "50"])
-    deadline = time.time() + 120
-    while not (backup / "ckpt" / "checkpoint").is_file():
-        assert proc.poll() is None, proc.stdout.read()
-        assert time.time() < deadline, "no checkpoint after 120 s"
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    from data.runs import TrainingState
-
-    done = int(TrainingState(backup).restore())  # epochs completed before the kill
-    assert 1 <= done < 50
-    proc = _cli_subprocess(args + ["--epochs", str(done + 1)])
-    out = proc.communicate(timeout=180)[0]
-    assert proc.returncode == 0, out
-    assert f"resuming from {backup / 'ckpt' / f'ckpt-{done}'}" in out
-    assert f"done: epoch {done + 1}, step {3 * (done + 1)}" in out
+    args = TINY + _dirs(tmp_path) + ["--beta", "0", "--steps-per-epoch", "3", "--epochs", "2"]
+    run_until_killed("msrgan.train", args, checkpoint=1)
+    assert (backup / "ckpt" / "checkpoint").read_text().count("ckpt-1") >= 1
+    res = run_cli("msrgan.train", args)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"resuming from {backup / 'ckpt' / 'ckpt-1'}: epoch 1 done, step 3" in res.stderr
+    assert "done: epoch 2, step 6" in res.stdout
     # The restored state holds the continued step counter and both optimizers' iterations.
+    from data.training import TrainingState
     from msrgan.config import MSRGANConfig
-    from msrgan.training import build_gan
+    from msrgan.recipe import build_msrgan
 
-    config = MSRGANConfig.from_dict(json.loads((backup / "config.json").read_text()))
-    gan = build_gan(config)
+    gan = build_msrgan(MSRGANConfig.load(backup / "config.json"))
     state = TrainingState(backup, generator=gan.generator, discriminator=gan.discriminator,
                           g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, steps_done=gan.steps_done)
-    assert state.restore() == done + 1
-    assert int(gan.steps_done.numpy()) == 3 * (done + 1)
-    assert int(gan.g_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy()) == 3 * (done + 1)
-
-
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from msrgan.config import MSRGANConfig
-    from msrgan.training import build_gan, make_strategy, train
-
-    mode, vgg, out_dir = sys.argv[1:4]
-    config = MSRGANConfig(n_blocks=2, filters=8, d_filters=4, dense_units=8, image_size=32, dropout=0.0,
-                          batch_size=4, vgg_weights=vgg, pretrain_steps=1)
-    results = {}
-    if mode == "compare":
-        rng = np.random.default_rng(0)
-        hr = rng.uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
-        for name in ("default", "mirrored"):
-            keras.utils.set_random_seed(0)
-            strategy = make_strategy(name)
-            with strategy.scope():
-                gan = build_gan(config, sync_bn=name == "mirrored")
-            ds = tf.data.Dataset.from_tensor_slices(hr).batch(4, drop_remainder=True)
-            hist = gan.fit(ds, epochs=1, verbose=0).history
-            results[name] = {
-                "replicas": strategy.num_replicas_in_sync,
-                "logs": {k: float(v[-1]) for k, v in hist.items()},
-                "g": [w.numpy().tolist() for w in gan.generator.weights],
-                "d": [w.numpy().tolist() for w in gan.discriminator.weights],
-            }
-    else:  # the CLI's path (datasets, callbacks, export); one MirroredStrategy per process
-        config = MSRGANConfig(**{**config.__dict__, "strategy": "mirrored", "epochs": 1, "steps_per_epoch": 2,
-                                 "val_steps": 1, "demo_n": 40})
-        out = train(config, backup_dir=out_dir + "/backup", logdir=out_dir + "/logs", result_dir=out_dir + "/res",
-                    verbose=0)
-        results["step"] = out["step"]
-    print("RESULT" + json.dumps(results))
-    """
-)
+    assert state.restore() == 2
+    assert int(gan.steps_done.numpy()) == 6
+    assert int(gan.g_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy()) == 6
 
 
 def _run_mirrored(tmp_path, mode, vgg):
-    script = tmp_path / "mirrored.py"
-    script.write_text(MIRRORED_SCRIPT)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, str(script), mode, str(vgg), str(tmp_path)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(REPO / "tests" / "msrgan_mirrored_run.py"), mode, str(vgg),
+                           str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")][-1]
     return json.loads(line[len("RESULT"):])

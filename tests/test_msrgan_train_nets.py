@@ -6,15 +6,12 @@ import pytest
 import tensorflow as tf
 
 import msrgan
-from data import runs
+from conftest import n_params
+from data import export, training
 from msrgan import losses
 from msrgan.layers import PixelShuffle, original_order_permutation
 from msrgan.model import MSRGAN
 from msrgan.networks import build_discriminator, build_generator
-
-
-def _count(weights):
-    return sum(int(np.prod(w.shape)) for w in weights)
 
 
 def _tiny_gan(beta=0.0, d_steps=1, pretrain_steps=0, dropout=0.0, seed=0, size=32):
@@ -38,11 +35,11 @@ def _hr_batch(n=4, size=32, seed=1):
 
 def test_faithful_parameter_counts():
     g = build_generator()
-    assert _count(g.trainable_weights) == 1_334_272
-    assert _count(g.non_trainable_weights) == 3_968
+    assert n_params(g.trainable_weights) == 1_334_272
+    assert n_params(g.non_trainable_weights) == 3_968
     assert g.output_shape == (None, 96, 96, 3)
     d = build_discriminator()
-    assert _count(d.weights) == 23_559_873
+    assert n_params(d.weights) == 23_559_873
     assert d.output_shape == (None, 1)
 
 
@@ -61,7 +58,7 @@ def test_generator_details_prelu_dropout_any_size():
     assert not np.allclose(y, g(x, training=True))
     g0 = build_generator((None, None, 3), n_blocks=2, filters=8, dropout=0.0)
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in g0.layers)
-    assert _count(g0.weights) == _count(g.weights)
+    assert n_params(g0.weights) == n_params(g.weights)
 
 
 def _original_pixel_shuffle(x, r, n_split):
@@ -86,7 +83,7 @@ def test_pixel_shuffle_equals_original_up_to_filter_permutation():
 
 
 def test_mixed_precision_outputs_are_float32():
-    runs.set_precision("mixed_bfloat16")
+    training.set_precision("mixed_bfloat16")
     g = build_generator((8, 8, 3), n_blocks=1, filters=8)
     d = build_discriminator((32, 32, 3), filters=4, dense_units=8)
     assert g.layers[1].compute_dtype == "bfloat16"
@@ -94,8 +91,9 @@ def test_mixed_precision_outputs_are_float32():
     assert d(_hr_batch(1, 32)).dtype == tf.float32
 
 
+@pytest.mark.slow
 def test_mixed_float16_steps_use_loss_scaling():
-    runs.set_precision("mixed_float16")
+    training.set_precision("mixed_float16")
     gan = _tiny_gan(pretrain_steps=1)
     assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
     logs = gan.fit(_hr_batch(), batch_size=4, epochs=2, verbose=0).history
@@ -106,8 +104,8 @@ def test_mixed_float16_steps_use_loss_scaling():
 def test_save_load_round_trip_same_output(tmp_path):
     g = build_generator((None, None, 3), n_blocks=2, filters=8, dropout=0.5)
     d = build_discriminator((32, 32, 3), filters=4, dense_units=8)
-    runs.save_model(g, tmp_path / "generator.keras")
-    runs.save_model(d, tmp_path / "discriminator.keras")
+    export.export_model(g, tmp_path / "generator.keras")
+    export.export_model(d, tmp_path / "discriminator.keras")
     g2 = msrgan.load_generator(tmp_path / "generator.keras")
     d2 = keras.models.load_model(tmp_path / "discriminator.keras")
     x = _hr_batch(2, 16)
@@ -145,7 +143,8 @@ def test_test_step_reports_the_loss_formulas():
     d_real = np.asarray(gan.discriminator(hr)).ravel()
     d_fake = np.asarray(gan.discriminator(sr)).ravel()
     phi = gan.feature_extractor
-    content = 0.8 * sum(0.5 * np.sum((np.asarray(a, np.float64) - np.asarray(b)) ** 2) for a, b in zip(phi(hr), phi(sr)))
+    content = 0.8 * sum(0.5 * np.sum((np.asarray(a, np.float64) - np.asarray(b)) ** 2)
+                        for a, b in zip(phi(hr), phi(sr)))
     mse = 0.4 * 0.5 * np.sum((hr.astype(np.float64) - sr) ** 2)
     adv = 1e-5 * 0.5 * np.sum((d_fake - 1.0) ** 2)
     np.testing.assert_allclose(logs["content_loss"], content, rtol=1e-4)
@@ -154,7 +153,8 @@ def test_test_step_reports_the_loss_formulas():
     np.testing.assert_allclose(logs["g_loss"], content + mse + adv, rtol=1e-4)
     np.testing.assert_allclose(logs["d_real"], 1e-5 * 0.5 * np.sum((d_real - 1) ** 2), rtol=1e-4)
     np.testing.assert_allclose(logs["d_fake"], 1e-5 * 0.5 * np.sum((d_fake + 1) ** 2), rtol=1e-4)
-    psnr = np.mean([10 * np.log10(1.0 / np.mean((np.clip((s + 1) / 2, 0, 1) - (h + 1) / 2) ** 2)) for s, h in zip(sr, hr)])
+    psnr = np.mean([10 * np.log10(1.0 / np.mean((np.clip((s + 1) / 2, 0, 1) - (h + 1) / 2) ** 2))
+                    for s, h in zip(sr, hr)])
     np.testing.assert_allclose(logs["psnr"], psnr, rtol=1e-4)
     assert 0 < logs["ssim"] < 1
 
@@ -163,6 +163,7 @@ def _weights(model):
     return [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
 
 
+@pytest.mark.slow
 def test_pretrain_and_d_steps_schedule():
     hr = _hr_batch()
     # Pre-training: G learns from the mse term only, D is not updated.

@@ -17,7 +17,13 @@ PURE = [
     "cyclegan_dct.measures", "cyclegan_dct.domains",
 ]
 CONFIGS = ["data.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
-CLIS = []
+PLUMBING = ["data.cli", "data.errors", "data.separability", "vgg19", "msrgan", "cyclegan_dct"]
+CLIS = [
+    "data.prepare", "vgg19.train", "vgg19.evaluate", "msrgan.train", "msrgan.evaluate", "msrgan.predict",
+    "cyclegan_dct.train", "cyclegan_dct.generate", "cyclegan_dct.stego", "cyclegan_dct.evaluate",
+    "cyclegan_dct.ablate",
+]
+"""Every CLI module (``python -m <module>``; console scripts in setup.cfg)."""
 
 BLOCKER = """
 import importlib.abc, sys
@@ -27,8 +33,13 @@ class Block(importlib.abc.MetaPathFinder):
             raise ImportError(f"blocked import of {name}")
 sys.meta_path.insert(0, Block())
 import importlib
+failed = []
 for name in sys.argv[1:]:
-    importlib.import_module(name)
+    try:
+        importlib.import_module(name)
+    except ImportError as e:
+        failed.append(f"{name}: {e}")
+assert not failed, failed
 assert not any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules)
 """
 
@@ -39,10 +50,43 @@ def _import_blocked(modules):
 
 def test_blocker_catches_a_tensorflow_import():
     res = _import_blocked(["data.pipeline"])
-    assert res.returncode != 0 and "blocked import of tensorflow" in res.stderr
+    assert res.returncode != 0 and "data.pipeline: blocked import of tensorflow" in res.stderr
 
 
-@pytest.mark.parametrize("module", PURE + CONFIGS + CLIS)
-def test_module_imports_without_tensorflow(module):
-    res = _import_blocked([module])
-    assert res.returncode == 0, res.stderr[-2000:]
+@pytest.mark.parametrize("modules", [PURE, CONFIGS, PLUMBING, CLIS], ids=["pure", "configs", "plumbing", "clis"])
+def test_modules_import_without_tensorflow(modules):
+    """One interpreter per group: the blocker raises on any tensorflow/keras import, whichever module makes it."""
+    res = _import_blocked(modules)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
+def test_every_cli_answers_help_without_tensorflow():
+    """``-h`` of every CLI (and of each ``data.prepare`` subcommand) with TensorFlow blocked: it never loads it."""
+    script = BLOCKER.replace("""for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except ImportError as e:
+        failed.append(f"{name}: {e}")""", """
+from click.testing import CliRunner
+for name in sys.argv[1:]:
+    module, _, sub = name.partition(":")
+    res = CliRunner().invoke(importlib.import_module(module).main, ([sub] if sub else []) + ["-h"])
+    assert res.exit_code == 0 and "Usage:" in res.output, (name, res.output, res.exception)
+""")
+    subs = ["data.prepare:hpa", "data.prepare:demo", "data.prepare:masks"]
+    res = subprocess.run([sys.executable, "-c", script, *CLIS, *subs], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
+def test_console_scripts_are_installed_for_every_cli():
+    """``make install`` (pip install -e) puts one console script per CLI beside the interpreter."""
+    import configparser
+    from pathlib import Path
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    scripts = dict(line.split(" = ") for line in cfg["options.entry_points"]["console_scripts"].strip().splitlines())
+    assert sorted(v.split(":")[0] for v in scripts.values()) == sorted(CLIS)
+    bindir = Path(sys.executable).parent
+    missing = [name for name in scripts if not (bindir / name).is_file()]
+    assert not missing, f"not installed (run make install): {missing}"

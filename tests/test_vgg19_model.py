@@ -9,20 +9,17 @@ import numpy as np
 import pytest
 
 import vgg19
-from vgg19.callbacks import export_model
+from conftest import n_params
+from data.export import export_model
 from vgg19.confusion import classification_report, confusion_matrix, format_table, report_to_dict
 
 TINY = dict(input_shape=(32, 32, 3), n_classes=13, base_filters=4, dense_units=16)
 
 
-def _count(weights):
-    return sum(int(np.prod(w.shape)) for w in weights)
-
-
 def test_faithful_model_parameter_counts_names_and_feature_shapes():
     model = vgg19.build_model()
-    assert _count(model.trainable_weights) == 55_742_925
-    assert _count(model.non_trainable_weights) == 11_008
+    assert n_params(model.trainable_weights) == 55_742_925
+    assert n_params(model.non_trainable_weights) == 11_008
     assert model.output_shape == (None, 13)
     for name in ("block1_conv1", "block3_bn4", "block5_act4", "block5_pool", "flatten", "fc1", "fc2_act", "logits"):
         model.get_layer(name)
@@ -30,7 +27,7 @@ def test_faithful_model_parameter_counts_names_and_feature_shapes():
     assert [tuple(o.shape[1:]) for o in extractor.outputs] == [
         (96, 96, 64), (48, 48, 128), (24, 24, 256), (12, 12, 512), (6, 6, 512)]
     assert extractor.trainable_weights == []
-    assert model.trainable and _count(model.trainable_weights) == 55_742_925  # the classifier is left untouched
+    assert model.trainable and n_params(model.trainable_weights) == 55_742_925  # the classifier is left untouched
 
 
 def test_small_feature_extractor_matches_classifier_in_inference_mode():
@@ -84,6 +81,7 @@ def test_mixed_precision_computes_low_and_outputs_float32_logits():
     assert keras.backend.standardize_dtype(out.dtype) == "float32"
 
 
+@pytest.mark.slow
 def test_save_load_gives_the_same_output(tmp_path):
     model = vgg19.build_model(**TINY)
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, Config, one_of, positive
+from data.config import PRECISIONS, Config, one_of, param, positive
 
 BN_SCALE_INITS = ("truncated_normal", "ones")
 
@@ -29,20 +29,26 @@ class VGG19Config(Config):
     ``data_dir=None`` means the embedded demo data (``demo_n`` images).
     """
 
-    image_size: int = 96
-    n_classes: int = 13
-    base_filters: int = 64
-    dense_units: int = 4096
-    bn_scale_init: str = "truncated_normal"
-    bn_momentum: float = 0.99
-    epochs: int = 100
-    steps_per_epoch: int | None = None
-    batch_size: int = 128
-    lr: float = 1e-4
-    seed: int = 0
-    precision: str = "float32"
-    data_dir: str | None = None
-    demo_n: int = 1300
+    image_size: int = param(96, "Input size S (S x S x 3). Folder images must be S x S; the demo data is resized to "
+                                "it. The original: 96.")
+    n_classes: int = param(13, "Number of classes (the original: the 13 CYTO 2017 classes).")
+    base_filters: int = param(64, "Filters of block 1 (blocks: x1, x2, x4, x8, x8). The original: 64.")
+    dense_units: int = param(4096, "Units of the two hidden dense layers. The original: 4096.")
+    bn_scale_init: str = param("truncated_normal", "BatchNormalization scale initialiser; the original: truncated "
+                                                   "normal, stddev 0.1.")
+    bn_momentum: float = param(0.99, "Decay of the BatchNormalization moving statistics used at validation/inference. "
+                                     "The original: 0.99 (the statistics then need several hundred steps to settle; "
+                                     "0.9 suits short runs).")
+    epochs: int = param(100, "Total number of epochs (a resumed run stops at the same total; the original looped "
+                             "forever).")
+    steps_per_epoch: int | None = param(None, "Training batches per epoch. Default: one pass over the training split.")
+    batch_size: int = param(128, "Images per batch.")
+    lr: float = param(1e-4, "Adam learning rate.")
+    seed: int = param(0, "Seed of the initial weights and of the data order.")
+    precision: str = param("float32", "Keras dtype policy of training.")
+    data_dir: str | None = param(None, "Folder in the original layout DIR/train/NN_<id>.png and DIR/test/NN_<id>.png "
+                                       "(NN = class 00-12). Default: the embedded demo data.")
+    demo_n: int = param(1300, "Number of demo images (train + test) when --data-dir is not given.")
 
     def problems(self):
         bad = positive(self, "image_size", "n_classes", "base_filters", "dense_units", "epochs", "batch_size", "demo_n")

@@ -29,7 +29,8 @@ def confusion_matrix(labels, predictions, n_classes):
         raise ValueError(f"labels {labels.shape} and predictions {predictions.shape} differ in length")
     for name, v in (("labels", labels), ("predictions", predictions)):
         if v.size and (v.min() < 0 or v.max() >= n_classes):
-            raise ValueError(f"{name} outside 0..{n_classes - 1}: {sorted(set(v[(v < 0) | (v >= n_classes)].tolist()))}")
+            bad = sorted(set(v[(v < 0) | (v >= n_classes)].tolist()))
+            raise ValueError(f"{name} outside 0..{n_classes - 1}: {bad}")
     return np.bincount(labels * n_classes + predictions, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
@@ -52,7 +53,8 @@ def format_table(report, class_names):
     n = len(class_names)
     width = max(len(c) for c in class_names)
     head = " " * (width + 4) + " ".join(f"{j:>4d}" for j in range(n)) + "     n  recall"
-    lines = [f"accuracy {report.accuracy:.4f} on {int(report.support.sum())} images", "rows: true class, columns: predicted class", head]
+    lines = [f"accuracy {report.accuracy:.4f} on {int(report.support.sum())} images",
+             "rows: true class, columns: predicted class", head]
     for i, name in enumerate(class_names):
         cells = " ".join(f"{int(c):>4d}" for c in report.confusion[i])
         rec = "   -" if np.isnan(report.recall[i]) else f"{report.recall[i]:.3f}"

@@ -101,8 +101,8 @@ def build_feature_extractor(model, layer_names=FEATURE_LAYERS, input_shape=None)
     return extractor
 
 
-def load_model(path):
+def load_model(path, channels=None):
     """The miniVGG19 classifier from a ``.keras`` export (e.g. ``backup/vgg19/minivgg19.keras``)."""
-    from data.runs import load_model_file
+    from data.export import load_model as load
 
-    return load_model_file(path, "train one with python -m vgg19.train")
+    return load(path, "train one with python -m vgg19.train", channels=channels)

@@ -1,12 +1,12 @@
-"""Training of the miniVGG19 classifier with Keras ``fit`` (the CLI in ``vgg19.train`` calls :func:`train`).
+"""The miniVGG19 training recipe: what ``data.training`` needs to train it (``python -m vgg19.train``).
 
 As the original ``mSRGAN/vgg19/train.py``: softmax cross-entropy on the class
 index, Adam (lr 1e-4), batches of 128 augmented training images, validation
 accuracy after each epoch, a ``latest`` checkpoint. Unlike the original, the
 validation images are not augmented. The run folder (``--backup-dir``) holds
 ``config.json``, ``ckpt/`` (model, optimizer, epoch, best accuracy; ``ckpt/checkpoint``
-is the ``latest`` pointer), ``minivgg19.keras`` (best validation accuracy) and
-``minivgg19.json`` (its epoch and scores).
+is the ``latest`` pointer), ``minivgg19.keras`` (float32, the epoch with the best
+validation accuracy) and ``export.json`` (its epoch, step and scores).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from data import runs
-from vgg19.callbacks import BestModelExport
+from data import training
+from data.io import to_unit
 from vgg19.config import ARCHITECTURE_KEYS, VGG19Config
 from vgg19.model import build_model
 
 EXPORT_NAME = "minivgg19.keras"
+MONITOR = "val_accuracy"
 
 
 def split_labels(config, split):
@@ -81,52 +81,35 @@ def compile_model(config):
     return model
 
 
-def _input_images(dataset, n=4):
-    """``make_images`` for ImageSummary: ``n`` augmented training inputs in [0, 1]."""
-    images = next(iter(dataset.take(1)))[0][:n].numpy()
-    images = (images.astype(np.float32) + 1.0) / 2.0
-    return lambda model: {"train_inputs": images}
+def training_spec(config):
+    """The :class:`data.training.TrainingSpec` of a miniVGG19 run (checks the labels of both splits)."""
+    config = VGG19Config.from_dict(config)
+    n_train = len(split_labels(config, "train"))
+    split_labels(config, "test")
+    datasets = {}
+
+    def make(initial_epoch):
+        datasets["train"], datasets["validation"] = make_datasets(config, initial_epoch)
+        return datasets["train"], datasets["validation"]
+
+    def input_images(model, n=4):
+        if "images" not in datasets:
+            images = next(iter(datasets["train"].take(1)))[0][:n].numpy()
+            datasets["images"] = {"train_inputs": to_unit(images)}
+        return datasets["images"]
+
+    steps = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
+    return training.TrainingSpec(
+        config=config, build_model=lambda: compile_model(config), make_datasets=make, steps_per_epoch=steps,
+        exports=lambda model: {EXPORT_NAME: model}, architecture_keys=ARCHITECTURE_KEYS,
+        monitor=MONITOR, mode="max", make_images=input_images, image_every=steps,
+    )
 
 
-def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, verbose=1):
-    """Train (or resume) a run; returns ``{"epoch", "step", "best_val_accuracy", "export"}``.
+def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, verbose=None):
+    """Train (or resume) a run; returns the summary of :func:`data.training.train`.
 
     Raises ValueError/ImageError on bad data or config, NonFiniteLossError on a
     NaN/inf loss (the last good checkpoint stays), before writing anything for bad input.
     """
-    config = VGG19Config.from_dict(config)
-    runs.set_precision(config.precision)
-    n_train = len(split_labels(config, "train"))
-    split_labels(config, "test")
-    steps = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
-
-    keras.utils.set_random_seed(config.seed)
-    model = compile_model(config)
-    best = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_accuracy")
-    # Build the datasets (reads and checks every image) before writing the run folder.
-    train_ds, val_ds = make_datasets(config, 0)
-    run_dir = runs.prepare_run_dir(backup_dir, config.to_dict(), resume=resume, fixed_keys=ARCHITECTURE_KEYS)
-    state = runs.TrainingState(run_dir, model=model, optimizer=model.optimizer, best_val_accuracy=best)
-    initial_epoch = state.restore()
-    step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    if initial_epoch:
-        print(f"resuming from {state.latest}: epoch {initial_epoch} done, step {step}, "
-              f"best val_accuracy {float(best.numpy()):.4f}")
-        train_ds, val_ds = make_datasets(config, initial_epoch)
-    result = {"epoch": initial_epoch, "step": step, "best_val_accuracy": float(best.numpy()),
-              "export": str(run_dir / EXPORT_NAME)}
-    if initial_epoch >= config.epochs:
-        print(f"nothing to do: {initial_epoch} of {config.epochs} epochs already done")
-        return result
-
-    callbacks = [
-        runs.StepTensorBoard(log_dir=str(logdir), update_freq="batch", write_graph=False),
-                runs.ImageSummary(logdir, _input_images(train_ds), every=steps, initial_step=step),
-        BestModelExport(run_dir / EXPORT_NAME, best, summary_path=run_dir / "minivgg19.json"),
-        runs.CheckpointCallback(state, initial_epoch=initial_epoch, steps_per_epoch=steps),
-    ]
-    model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, shuffle=False,
-              validation_data=val_ds, callbacks=callbacks, verbose=verbose)
-    result.update(epoch=int(state.epoch.numpy()), step=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
-                  best_val_accuracy=float(best.numpy()))
-    return result
+    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose)

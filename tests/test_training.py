@@ -1,0 +1,169 @@
+"""The training scaffold (data.training) and the one export (data.export): resume, NaN guard, summaries,
+best-epoch export, float32 exports, stale temporaries, atomic writes."""
+
+import dataclasses
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import read_events
+from data import export, training
+from data.config import Config, param
+from data.errors import NonFiniteLossError
+
+
+@dataclasses.dataclass
+class TinyConfig(Config):
+    width: int = param(4, "Units.")
+    lr: float = 1e-2
+    epochs: int = 2
+    seed: int = 0
+    precision: str = "float32"
+
+
+def _tiny_model(width=4):
+    inp = keras.Input((4,))
+    return keras.Model(inp, keras.layers.Dense(1)(keras.layers.Dense(width)(inp)))
+
+
+def _spec(config, y=0.0, monitor=None, mode="max", before_export=None, keep=1):
+    import tensorflow as tf
+
+    def build():
+        model = _tiny_model(config.width)
+        model.compile(keras.optimizers.Adam(config.lr), "mse", metrics=["mae"])
+        return model
+
+    def datasets(initial_epoch):
+        x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
+        ys = np.full((8, 1), y, np.float32)
+        train = tf.data.Dataset.from_tensor_slices((x, ys)).batch(4).repeat()
+        return train, tf.data.Dataset.from_tensor_slices((x, ys)).batch(4)
+
+    return training.TrainingSpec(config=config, build_model=build, make_datasets=datasets, steps_per_epoch=2,
+                                 exports=lambda m: {"tiny.keras": m}, architecture_keys=("width",), monitor=monitor,
+                                 mode=mode, before_export=before_export, keep_checkpoints=keep, log_every=1,
+                                 make_images=lambda m: {"x": np.zeros((1, 4, 4, 1))}, image_every=2)
+
+
+@pytest.mark.slow
+def test_train_resume_summaries_and_architecture_guard(tmp_path):
+    run, logs = tmp_path / "run", tmp_path / "logs"
+    result = training.train(_spec(TinyConfig()), run, logs, verbose=0)
+    assert result["epoch"] == 2 and result["step"] == 4
+    assert TinyConfig.load(run / "config.json") == TinyConfig()
+    assert (run / "tiny.keras").is_file() and json.loads((run / "export.json").read_text())["epoch"] == 2
+    # resume: same command with more epochs continues the step axis
+    result = training.train(_spec(TinyConfig(epochs=3)), run, logs, verbose=0)
+    assert result["epoch"] == 3 and result["step"] == 6
+    events = read_events(logs)
+    assert [s for s, _ in events["batch_loss"]] == [1, 2, 3, 4, 5, 6]
+    assert [s for s, _ in events["epoch_loss"] if s is not None][-1] == 6  # epoch scalars on the step axis
+    assert {"batch_learning_rate", "epoch_mae", "x"} <= set(events)
+    val = read_events(logs / "validation")
+    assert [s for s, _ in val["epoch_loss"]] == [2, 4, 6]
+    # nothing to do
+    assert training.train(_spec(TinyConfig(epochs=3)), run, logs, verbose=0)["step"] == 6
+    # a different architecture is refused before anything is written
+    with pytest.raises(ValueError, match="width: saved 4 vs now 8"):
+        training.train(_spec(TinyConfig(width=8, epochs=4)), run, logs, verbose=0)
+    # other keys may change on resume; --no-resume starts anew
+    assert training.train(_spec(TinyConfig(lr=1e-3, epochs=4)), run, logs, verbose=0)["step"] == 8
+    assert training.train(_spec(TinyConfig(width=8, epochs=1)), run, logs, resume=False, verbose=0)["step"] == 2
+
+
+@pytest.mark.slow
+def test_best_epoch_export_keeps_last_checkpoint_and_hooks(tmp_path):
+    calls = []
+    spec = _spec(TinyConfig(epochs=3), monitor="val_loss", mode="min", keep=2,
+                 before_export=lambda model: calls.append(len(calls)))
+    result = training.train(spec, tmp_path / "run", tmp_path / "logs", verbose=0)
+    record = json.loads((tmp_path / "run" / "export.json").read_text())
+    assert record["monitor"] == "val_loss" and record["mode"] == "min" and record == result["export"]
+    assert record["value"] == pytest.approx(min(v for _, v in read_events(tmp_path / "logs" / "validation")
+                                                ["epoch_loss"]))
+    assert len(calls) >= 1  # before_export ran before each export
+    ckpts = sorted(p.name for p in (tmp_path / "run" / "ckpt").glob("ckpt-*.index"))
+    assert ckpts == ["ckpt-2.index", "ckpt-3.index"]  # keep_checkpoints=2, the last epoch kept
+    with pytest.raises(ValueError, match="mode="):
+        _spec(TinyConfig(), monitor="val_loss", mode="best")
+
+
+@pytest.mark.slow
+def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    training.train(_spec(TinyConfig(epochs=1)), run, tmp_path / "logs", verbose=0)
+    before = (run / "tiny.keras").read_bytes()
+    with pytest.raises(NonFiniteLossError, match="loss = nan"):
+        training.train(_spec(TinyConfig(epochs=3), y=np.nan), run, tmp_path / "logs", verbose=0)
+    assert training.TrainingState(run, model=_tiny_model()).latest.endswith("ckpt-1")
+    assert (run / "tiny.keras").read_bytes() == before
+
+
+def test_stale_temporaries_of_our_pattern_only_are_removed(tmp_path):
+    run = tmp_path / "run"
+    (run / "ckpt" / "ckpt-3_temp").mkdir(parents=True)
+    (run / ".generator.abc123.tmp.keras").write_text("half")
+    (run / "notes.txt").write_text("mine")
+    (run / ".hidden").write_text("mine too")
+    training.start_run_dir(run, TinyConfig())
+    assert sorted(p.name for p in run.iterdir()) == [".hidden", "ckpt", "config.json", "notes.txt"]
+    assert not list((run / "ckpt").iterdir())
+
+
+def test_training_state_restores_weights_optimizer_and_epoch(tmp_path):
+    model = _tiny_model()
+    opt = keras.optimizers.Adam(1e-2)
+    x, y = np.ones((8, 4), np.float32), np.zeros((8, 1), np.float32)
+    model.compile(opt, "mse")
+    model.fit(x, y, epochs=3, verbose=0)
+    state = training.TrainingState(tmp_path, model=model, optimizer=opt)
+    assert state.restore() == 0
+    state.save(3)
+    model2 = _tiny_model()
+    opt2 = keras.optimizers.Adam(1e-2)
+    model2.compile(opt2, "mse")
+    assert training.TrainingState(tmp_path, model=model2, optimizer=opt2).restore() == 3
+    opt2.build(model2.trainable_variables)  # an optimizer built after the restore gets its deferred state too
+    assert int(opt2.iterations.numpy()) == int(opt.iterations.numpy()) == 3
+    for a, b in zip(model.weights + opt.variables, model2.weights + opt2.variables):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+
+def test_export_is_float32_atomic_and_loadable(tmp_path):
+    training.set_precision("mixed_bfloat16")
+    model = _tiny_model()
+    assert model.layers[1].compute_dtype == "bfloat16"
+    path = tmp_path / "m.keras"
+    export.export_model(model, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+    training.set_precision("float32")
+    loaded = export.load_model(path, input_shape=(4,), output_shape=(1,))
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-2, atol=1e-2)
+    with pytest.raises(ValueError, match="m.keras: input shape"):
+        export.load_model(path, input_shape=(5,))
+    with pytest.raises(FileNotFoundError, match="missing.keras: no such model file"):
+        export.load_model(tmp_path / "missing.keras")
+    (tmp_path / "junk.keras").write_text("junk")
+    with pytest.raises(ValueError, match="junk.keras: cannot load"):
+        export.load_model(tmp_path / "junk.keras")
+
+    class Boom(keras.Model):
+        def save(self, *a, **k):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        with export.atomic_path(path) as tmp:
+            Boom().save(tmp)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.keras", "m.keras"]  # nothing half-written
+
+
+def test_set_precision_and_strategy_reject_unknown_names():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        training.set_precision("float64")
+    with pytest.raises(ValueError, match="unknown strategy"):
+        training.make_strategy("tpu")
