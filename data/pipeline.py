@@ -226,7 +226,28 @@ def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labe
             num_parallel_calls=AUTOTUNE)
     if not with_labels:
         ds = ds.map(lambda im, lab: im, num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE)
+    return without_autotune_thread(ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE))
+
+
+def without_autotune_thread(ds):
+    """``ds`` with tf.data's autotuning model thread switched off (``options.autotune.enabled = False``).
+
+    With autotuning on, every iterator starts a ``tf_data_model`` thread whose
+    optimisation loop sleeps for 10 ms, 20 ms, 40 ms, ... (doubling, up to 60 s).
+    Deleting the iterator (``fit``, ``evaluate`` and ``predict`` drop theirs on
+    return) waits for that thread, and in TensorFlow 2.21 the thread often
+    finishes its sleep first: ``fit`` returned at the next 10.23 s / 20.47 s /
+    40.95 s ... boundary after its first batch while ``on_train_end`` had fired on
+    time (native stack of the waiting main thread: ``~RootDataset::Iterator`` ->
+    ``~LogicalThreadWrapper`` -> ``Notification::WaitForNotification``, with the
+    model thread in ``Model::OptimizeLoop`` -> ``CondVar::WaitCommon``; probe:
+    ``benchmarks/probe_fit_return.py``). Without the model thread, ``AUTOTUNE``
+    map parallelism becomes the number of CPU cores and ``prefetch(AUTOTUNE)``
+    keeps its own (legacy) buffer-size tuning, which is enough for these pipelines.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def pipeline_error_message(error):
