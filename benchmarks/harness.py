@@ -20,7 +20,10 @@ and peak-RSS counter) which, in this order:
    step's GFLOP/s as a fraction of the conv peak of the same precision
    (``float32`` -> fp32 peak, ``mixed_bfloat16`` -> bf16 peak; the conv peak is
    the faster of the two convolutions), the peak RSS, and the load average
-   (the machine is shared: compare figures of one run only).
+   (the machine is shared: compare figures of one run only). Also by CPU time
+   (``time.process_time``, all threads of the process): the step's GFLOP per
+   CPU second against the peak kernels' (``fraction_of_peak_cpu``), a figure
+   that other processes on the same cores disturb much less than wall time.
 
 The parent prints one JSON line per configuration at the end (:func:`print_json_lines`).
 """
@@ -49,22 +52,26 @@ def load_average():
 
 
 def _best_gflops(fn, flop, repeats):
+    """(GFLOP/s by wall time, GFLOP per CPU second), each the best of ``repeats`` calls."""
     fn()  # warm-up: kernel selection, allocation
-    best = min(_timed(fn) for _ in range(repeats))
-    return flop / best / 1e9
+    runs = [_timed(fn) for _ in range(repeats)]
+    return flop / min(w for w, _ in runs) / 1e9, flop / min(c for _, c in runs) / 1e9
 
 
 def _timed(fn):
-    t0 = time.perf_counter()
+    """(wall seconds, CPU seconds of this process) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - w0, time.process_time() - c0
 
 
 def measure_peak(repeats=PEAK_REPEATS):
     """GFLOP/s of the reference kernels, best of ``repeats``, per dtype; plus ``conv`` = the best conv.
 
-    Returns ``{"float32": {"conv_96x64": .., "conv_24x256": .., "matmul_2048": .., "conv": ..},
-    "bfloat16": {...}}``.
+    Returns ``{"float32": {"conv_96x64": .., "conv_24x256": .., "matmul_2048": .., "conv": ..,
+    "conv_per_cpu_s": ..}, "bfloat16": {...}}``; ``conv_per_cpu_s`` is the best conv's GFLOP per
+    CPU second of this process (all threads), which other processes on a shared machine disturb much
+    less than wall time: compare it with a step's GFLOP per CPU second (``fraction_of_peak_cpu``).
     """
     import tensorflow as tf
 
@@ -76,11 +83,14 @@ def measure_peak(repeats=PEAK_REPEATS):
             x = tf.cast(rng.normal((n, s, s, c)), dtype)
             w = tf.cast(rng.normal((3, 3, c, c)) * 0.05, dtype)
             flop = 2.0 * n * s * s * 9 * c * c
-            figures[name] = _best_gflops(lambda x=x, w=w: tf.nn.conv2d(x, w, 1, "SAME"), flop, repeats)
+            figures[name], figures[name + "_per_cpu_s"] = _best_gflops(
+                lambda x=x, w=w: tf.nn.conv2d(x, w, 1, "SAME"), flop, repeats)
         a = tf.cast(rng.normal((2048, 2048)), dtype)
         b = tf.cast(rng.normal((2048, 2048)), dtype)
-        figures["matmul_2048"] = _best_gflops(lambda: tf.matmul(a, b), 2.0 * 2048**3, repeats)
+        figures["matmul_2048"], figures["matmul_2048_per_cpu_s"] = _best_gflops(
+            lambda: tf.matmul(a, b), 2.0 * 2048**3, repeats)
         figures["conv"] = max(figures["conv_96x64"], figures["conv_24x256"])
+        figures["conv_per_cpu_s"] = max(figures["conv_96x64_per_cpu_s"], figures["conv_24x256_per_cpu_s"])
         out[dtype.name] = {k: round(v, 1) for k, v in figures.items()}
     return out
 
@@ -102,7 +112,8 @@ def time_steps(model, iterator, steps, warmup, jit_compile=None):
     """Per-step wall times (seconds) of ``steps`` calls of ``model.train_function`` after ``warmup`` calls.
 
     ``model`` must be compiled. ``jit_compile``: set ``model.jit_compile`` first (None keeps it).
-    Returns ``(times, last_logs)`` with the logs as Python floats.
+    Returns ``(times, last_logs)`` with the logs as Python floats; ``times`` is a list of
+    wall seconds with the CPU seconds of this process per step in ``times.cpu``.
     """
     if jit_compile is not None:
         model.jit_compile = bool(jit_compile)
@@ -116,12 +127,21 @@ def time_steps(model, iterator, steps, warmup, jit_compile=None):
     logs = None
     for _ in range(warmup):
         logs = one()
-    times = []
+    times = StepTimes()
     for _ in range(steps):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         logs = one()
-        times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - w0)
+        times.cpu.append(time.process_time() - c0)
     return times, logs
+
+
+class StepTimes(list):
+    """Wall seconds per step; ``.cpu``: CPU seconds of the process per step."""
+
+    def __init__(self):
+        super().__init__()
+        self.cpu = []
 
 
 def result(benchmark, precision, times, gflop_per_step, peak, **extra):
@@ -139,10 +159,25 @@ def result(benchmark, precision, times, gflop_per_step, peak, **extra):
         "fraction_of_peak": round(gflop_per_step / 1e9 / median / peak_gflops, 3),
         "peak_rss_mib": round(peak_rss_mib(), 0),
         "step_times_s": [round(t, 4) for t in times],
+        **_cpu_figures(times, gflop_per_step, precision, peak),
         "peak": peak,
         "load_avg_1min": load_average(),
         **extra,
     }
+
+
+def _cpu_figures(times, gflop_per_step, precision, peak):
+    """Median CPU seconds per step and GFLOP per CPU second against the peak's (less disturbed by other load)."""
+    cpu = getattr(times, "cpu", None)
+    if not cpu:
+        return {}
+    median_cpu = statistics.median(cpu)
+    per_cpu = peak["bfloat16" if "bfloat16" in precision else "float32"].get("conv_per_cpu_s")
+    out = {"median_step_cpu_s": round(median_cpu, 3), "step_cpu_times_s": [round(t, 3) for t in cpu]}
+    if per_cpu and median_cpu > 0:
+        out["peak_gflops_per_cpu_s"] = per_cpu
+        out["fraction_of_peak_cpu"] = round(gflop_per_step / 1e9 / median_cpu / per_cpu, 3)
+    return out
 
 
 def spawn(script, args):
@@ -170,7 +205,8 @@ def summary_line(r):
     return (f"{r['benchmark']:<28} {r['precision']:<15} median {r['median_step_s']:.3f} s  min {r['min_step_s']:.3f} s  "
             f"({r['steps']} steps)  {r['gflop_per_step']:.1f} GFLOP/step = "
             f"{r['gflop_per_step'] / r['median_step_s']:.0f} GFLOP/s = {100 * r['fraction_of_peak']:.1f} % of "
-            f"{r['peak_gflops']:.0f} GFLOP/s conv peak; peak RSS {r['peak_rss_mib']:.0f} MiB; load {r['load_avg_1min']}")
+            f"{r['peak_gflops']:.0f} GFLOP/s conv peak; by CPU time {100 * r.get('fraction_of_peak_cpu', float('nan')):.1f} %; "
+            f"peak RSS {r['peak_rss_mib']:.0f} MiB; load {r['load_avg_1min']}")
 
 
 def print_json_lines(results, extra_keys=()):

@@ -78,7 +78,7 @@ def main(batch_size, image_size, warmup, steps, precisions, jit, json_path, work
         from data.io import write_json
 
         write_json(json_path, {"results": results})
-    harness.print_json_lines(results, extra_keys=("jit_compile", "load_avg_1min"))
+    harness.print_json_lines(results, extra_keys=("jit_compile", "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min"))
 
 
 if __name__ == "__main__":
