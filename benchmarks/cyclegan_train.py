@@ -109,7 +109,7 @@ def main(argv=None):
         from data.io import write_json
 
         write_json(args.out, {"results": results, "args": vars(args)})
-    harness.print_json_lines(results, extra_keys=("jit_compile", "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min"))
+    harness.print_json_lines(results)
 
 
 if __name__ == "__main__":

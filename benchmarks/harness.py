@@ -202,14 +202,18 @@ JSON_KEYS = ("benchmark", "precision", "median_step_s", "min_step_s", "steps", "
 
 def summary_line(r):
     """One human-readable line of a result."""
-    return (f"{r['benchmark']:<28} {r['precision']:<15} median {r['median_step_s']:.3f} s  min {r['min_step_s']:.3f} s  "
-            f"({r['steps']} steps)  {r['gflop_per_step']:.1f} GFLOP/step = "
+    return (f"{r['benchmark']:<28} {r['precision']:<15} median {r['median_step_s']:.3f} s  "
+            f"min {r['min_step_s']:.3f} s  ({r['steps']} steps)  {r['gflop_per_step']:.1f} GFLOP/step = "
             f"{r['gflop_per_step'] / r['median_step_s']:.0f} GFLOP/s = {100 * r['fraction_of_peak']:.1f} % of "
-            f"{r['peak_gflops']:.0f} GFLOP/s conv peak; by CPU time {100 * r.get('fraction_of_peak_cpu', float('nan')):.1f} %; "
+            f"{r['peak_gflops']:.0f} GFLOP/s conv peak; "
+            f"by CPU time {100 * r.get('fraction_of_peak_cpu', float('nan')):.1f} %; "
             f"peak RSS {r['peak_rss_mib']:.0f} MiB; load {r['load_avg_1min']}")
 
 
-def print_json_lines(results, extra_keys=()):
+EXTRA_KEYS = ("jit_compile", "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min")
+
+
+def print_json_lines(results, extra_keys=EXTRA_KEYS):
     """The final lines: one JSON object per configuration with the agreed keys (plus ``extra_keys``)."""
     for r in results:
         print(json.dumps({k: r[k] for k in (*JSON_KEYS, *extra_keys) if k in r}), flush=True)

@@ -139,7 +139,7 @@ def main(steps, warmup, precisions, jit, size, json_path):
         from data.io import write_json
 
         write_json(json_path, {"train": train, "predict": pred})
-    harness.print_json_lines(train, extra_keys=("jit_compile", "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min"))
+    harness.print_json_lines(train)
 
 
 def _worker_entry(argv):

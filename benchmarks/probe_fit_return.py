@@ -114,7 +114,8 @@ def build_case(name, steps):
         ds = pipeline.hr_dataset(None, batch_size=4, demo_n=60).map(lambda im: (im, im))
         kw = {}
         if name == "hr_val":
-            val = pipeline.hr_dataset(None, split="test", batch_size=4, demo_n=60, repeat=False).map(lambda im: (im, im))
+            val = pipeline.hr_dataset(None, split="test", batch_size=4, demo_n=60, repeat=False)
+            val = val.map(lambda im: (im, im))
             kw = dict(validation_data=val, epochs=2)
         return _conv_net((96, 96, 3), 3), ds, kw
     if name == "cls_val":

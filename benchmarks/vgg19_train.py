@@ -67,8 +67,8 @@ def main(batch_size, image_size, warmup, steps, precisions, jit, json_path, work
     for precision in precisions.split(","):
         for j in jit.split(","):
             try:
-                r = harness.spawn(__file__, ["--worker", f"{precision}:{j}", "--batch-size", batch_size, "--image-size", image_size,
-                                             "--warmup", warmup, "--steps", steps])
+                r = harness.spawn(__file__, ["--worker", f"{precision}:{j}", "--batch-size", batch_size,
+                                             "--image-size", image_size, "--warmup", warmup, "--steps", steps])
             except RuntimeError as e:
                 click.echo(f"vgg19_train {precision} jit={j}: failed: {str(e).strip().splitlines()[-1]}")
                 continue
@@ -78,7 +78,7 @@ def main(batch_size, image_size, warmup, steps, precisions, jit, json_path, work
         from data.io import write_json
 
         write_json(json_path, {"results": results})
-    harness.print_json_lines(results, extra_keys=("jit_compile", "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min"))
+    harness.print_json_lines(results)
 
 
 if __name__ == "__main__":
