@@ -1,0 +1,52 @@
+"""Write a bioimage.io model package of a saved mSRGAN generator: ``python -m msrgan.export``.
+
+Example::
+
+    python -m msrgan.export backup/msrgan/generator.keras bioimageio/msrgan --authors "Ada Lovelace, Alan Turing"
+
+The package (``rdf.yaml``, ``model.keras``, ``tf_saved_model.zip``, test
+tensors, README, cover, the run's ``config.json``) is described in
+:mod:`data.modelzoo` and :mod:`msrgan.modelzoo`. It is built in a hidden
+folder beside OUT_DIR and moved in place only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Model name in rdf.yaml [default: mSRGAN 4x super-resolution generator].")
+@click.option("--authors", default="gan-microscopy contributors", show_default=True,
+              help="Comma-separated author names.")
+@click.option("--license", "license_", default="MIT", show_default=True, help="SPDX license identifier.")
+@click.option("--input-bits", type=click.Choice(["8", "16"]), default="8", show_default=True,
+              help="8: uint8 input scaled by x/127.5-1 (the training convention); 16: uint16 input scaled by "
+                   "per-image percentiles 2/99.8.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing non-empty OUT_DIR.")
+def main(model, out_dir, name, authors, license_, input_bits, overwrite):
+    """Write the bioimage.io model package of the generator MODEL (.keras) to OUT_DIR."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from data import modelzoo
+    from msrgan import inference
+    from msrgan import modelzoo as msrgan_modelzoo
+
+    try:
+        modelzoo.check_out_dir(out_dir, overwrite)
+        generator = inference.load_generator_file(model)
+        descr = msrgan_modelzoo.package_descr(
+            generator, model, name=name, authors=[a.strip() for a in authors.split(",") if a.strip()],
+            license=license_, input_bits=int(input_bits))
+        modelzoo.write_package(out_dir, generator, descr, overwrite=overwrite)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"wrote bioimage.io package {out_dir} (validate: bioimageio test {out_dir / modelzoo.RDF_FILE})")
+
+
+if __name__ == "__main__":
+    main()

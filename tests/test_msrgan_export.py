@@ -1,0 +1,268 @@
+"""bioimage.io model package of an mSRGAN generator (data.modelzoo, msrgan.modelzoo, msrgan.export).
+
+The official validator (bioimageio.spec / bioimageio.core, the optional extra
+``.[bioimageio]``) is used when it is installed; the package's structure and
+the SavedModel-without-our-code equivalence are tested always.
+"""
+
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import msrgan
+from data import io
+from msrgan import export
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = ["README.md", "config.json", "cover.png", "model.keras", "rdf.yaml", "sample_lr.png", "sample_sr.png",
+         "test_lr.npy", "test_sr.npy", "tf_saved_model.zip"]
+
+
+def _tiny_generator():
+    import keras
+
+    keras.utils.set_random_seed(5)
+    g = msrgan.build_generator(input_shape=(None, None, 3), n_blocks=1, filters=8)
+    # non-trivial BN statistics and PReLU slopes, so inference-mode layers matter in the comparison
+    rng = np.random.default_rng(0)
+    for layer in g.layers:
+        for w in layer.weights:
+            if "moving" in w.path or "alpha" in w.path:
+                w.assign(rng.uniform(0.2, 1.5, w.shape).astype("float32"))
+    return g
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    _tiny_generator().save(run / "generator.keras")
+    config = msrgan.MSRGANConfig(n_blocks=1, filters=8, epochs=3, steps_per_epoch=7).to_dict()
+    (run / "config.json").write_text(json.dumps(config))
+    return run
+
+
+@pytest.fixture(scope="module")
+def package(run_dir):
+    out = run_dir.parent / "package"
+    r = CliRunner().invoke(export.main, [str(run_dir / "generator.keras"), str(out), "--name", "tiny mSRGAN",
+                                         "--authors", "Ada Lovelace, Alan Turing", "--license", "CC-BY-4.0"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_package_has_every_file_and_a_consistent_rdf(package, run_dir):
+    assert sorted(p.name for p in package.iterdir()) == FILES
+    assert not [p for p in package.parent.iterdir() if p.name.startswith(".package.")]  # no staging left
+    rdf = json.loads((package / "rdf.yaml").read_text())  # JSON syntax, valid YAML
+    assert rdf["type"] == "model" and rdf["format_version"].startswith("0.5.")
+    assert rdf["name"] == "tiny mSRGAN" and rdf["license"] == "CC-BY-4.0"
+    assert [a["name"] for a in rdf["authors"]] == ["Ada Lovelace", "Alan Turing"]
+    assert {"doi": "10.1109/CVPR.2017.19"}.items() <= rdf["cite"][1].items()
+    (inp,), (out,) = rdf["inputs"], rdf["outputs"]
+    assert [a["type"] for a in inp["axes"]] == ["batch", "space", "space", "channel"]
+    for a in out["axes"][1:3]:  # output spacing 1/4 of the input's: 4x the size (size = ref * 1 / 0.25)
+        assert a["size"] == {"tensor_id": "lr", "axis_id": a["id"]} and a["scale"] == 0.25
+    gain = [p for p in inp["preprocessing"] if p["id"] == "scale_linear"][0]["kwargs"]
+    assert gain == {"gain": 1 / 127.5, "offset": -1.0}
+    assert inp["preprocessing"][-1] == {"id": "ensure_dtype", "kwargs": {"dtype": "float32"}}
+    keras_w, tf_w = rdf["weights"]["keras_v3"], rdf["weights"]["tensorflow_saved_model_bundle"]
+    assert keras_w["backend"][0] == "tensorflow" and keras_w["keras_version"].startswith("3.")
+    assert tf_w["parent"] == "keras_v3" and tf_w["tensorflow_version"]
+    entries = [keras_w, tf_w, inp["test_tensor"], out["test_tensor"], *rdf["attachments"]]
+    for e in entries:
+        assert e["sha256"] == _sha(package / e["source"]), e["source"]
+    assert json.loads((package / "config.json").read_text()) == json.loads((run_dir / "config.json").read_text())
+    with zipfile.ZipFile(package / "tf_saved_model.zip") as zf:
+        assert "saved_model.pb" in zf.namelist()
+
+
+def test_test_tensors_are_a_real_demo_image_through_the_keras_model(package, run_dir):
+    from data import synthetic
+
+    lr = np.load(package / "test_lr.npy")
+    sr = np.load(package / "test_sr.npy")
+    assert lr.dtype == np.uint8 and lr.shape == (1, 24, 24, 3)
+    assert sr.dtype == np.float32 and sr.shape == (1, 96, 96, 3)
+    hr = synthetic.demo_split("test", n=1300)[0][0]
+    # the LR is the 4x bicubic downscale of that test image (block means agree within the bicubic kernel's spread)
+    blocks = hr.reshape(24, 4, 24, 4, 3).mean(axis=(1, 3))
+    assert np.abs(blocks - lr[0]).mean() < 6
+    g = msrgan.load_generator(run_dir / "generator.keras")
+    y = np.asarray(g(lr.astype(np.float32) / 127.5 - 1, training=False))
+    np.testing.assert_allclose(sr, np.clip(y * 127.5 + 127.5, 0, 255), atol=1e-3)
+    cover = io.read_image(package / "cover.png")
+    assert cover.shape == (96, 288, 3)
+    np.testing.assert_array_equal(cover[:, 192:], io.from_model_range(io.to_model_range(hr)))
+    readme = (package / "README.md").read_text()
+    assert "PixelShuffle" in readme and "TensorFlow alone" in readme
+    assert "| `steps_per_epoch` | 7 |" in readme and "10.1109/CVPR.2017.19" in readme
+
+
+SAVED_MODEL_SCRIPT = textwrap.dedent("""
+    import sys, zipfile
+    OURS = ("data", "msrgan", "vgg19", "cyclegan_dct")
+    class Blocker:  # our packages cannot be imported at all in this process
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in OURS:
+                raise ImportError("blocked: " + name)
+    sys.meta_path.insert(0, Blocker())
+    import numpy as np
+    import tensorflow as tf
+    pkg, out = sys.argv[1], sys.argv[2]
+    zipfile.ZipFile(pkg + "/tf_saved_model.zip").extractall(out + "/sm")
+    m = tf.saved_model.load(out + "/sm")
+    x = np.load(out + "/x.npy")
+    serve = m.serve(tf.constant(x))["sr"].numpy()
+    sig = m.signatures["serving_default"](tf.constant(x))["sr"].numpy()
+    np.save(out + "/serve.npy", serve)
+    np.save(out + "/sig.npy", sig)
+    ours = sorted(k for k in sys.modules if k.split(".")[0] in OURS)
+    print("OURS", ours)
+""")
+
+
+def test_saved_model_runs_with_tensorflow_alone_and_matches_keras(package, run_dir, tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (2, 29, 37, 3)).astype(np.float32)  # any size and batch, not only the test tensor
+    np.save(tmp_path / "x.npy", x)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", SAVED_MODEL_SCRIPT, str(package), str(tmp_path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "OURS []" in proc.stdout  # none of our packages (TensorFlow itself imports keras, without our layers)
+    g = msrgan.load_generator(run_dir / "generator.keras")
+    want = np.asarray(g(x, training=False))
+    assert np.abs(want).max() > 0.05
+    for name in ("serve", "sig"):
+        got = np.load(tmp_path / f"{name}.npy")
+        assert got.shape == (2, 116, 148, 3)
+        # same float32 graph, different kernels/fusion (grappler vs Keras' eager call): round-off only
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def _run(args):
+    return CliRunner().invoke(export.main, [str(a) for a in args])
+
+
+def test_missing_model_file_one_line_exit_1_nothing_written(tmp_path):
+    out = tmp_path / "pkg"
+    r = _run([tmp_path / "nope.keras", out])
+    assert r.exit_code == 1
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "nope.keras") in lines[0]
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_model_that_is_not_a_generator_is_refused(tmp_path):
+    import keras
+
+    inp = keras.Input((32, 32, 3))
+    clf = keras.Model(inp, keras.layers.Dense(13)(keras.layers.GlobalAveragePooling2D()(inp)))
+    clf.save(tmp_path / "classifier.keras")
+    out = tmp_path / "pkg"
+    r = _run([tmp_path / "classifier.keras", out])
+    assert r.exit_code == 1
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "classifier.keras") in lines[0], r.output
+    assert sorted(os.listdir(tmp_path)) == ["classifier.keras"]
+
+
+def test_existing_out_dir_refused_without_overwrite_and_a_failed_write_leaves_nothing(tmp_path, run_dir,
+                                                                                     monkeypatch):
+    from data import modelzoo
+
+    out = tmp_path / "pkg"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = _run([run_dir / "generator.keras", out])
+    assert r.exit_code == 1 and "--overwrite" in r.output and str(out) in r.output
+    assert sorted(os.listdir(out)) == ["keep.txt"]
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(modelzoo, "export_saved_model", boom)
+    r = _run([run_dir / "generator.keras", out, "--overwrite"])
+    assert r.exit_code == 1 and "disk full" in r.output
+    assert sorted(os.listdir(tmp_path)) == ["pkg"] and sorted(os.listdir(out)) == ["keep.txt"]
+
+
+def test_overwrite_replaces_the_old_package(tmp_path, run_dir):
+    out = tmp_path / "pkg"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    r = _run([run_dir / "generator.keras", out, "--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert sorted(os.listdir(out)) == FILES and sorted(os.listdir(tmp_path)) == ["pkg"]
+
+
+# ---------------------------------------------------------------- the official bioimage.io tools (optional extra)
+
+needs_spec = pytest.mark.skipif(importlib.util.find_spec("bioimageio") is None,
+                                reason="bioimageio.spec not installed (pip install -e '.[bioimageio]')")
+
+
+def _bioimageio(code, tmp_path):
+    """Run ``code`` in a fresh interpreter: bioimageio.core sets KERAS_BACKEND (default torch) at import."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+@needs_spec
+def test_rdf_validates_with_bioimageio_spec(package, tmp_path):
+    proc = _bioimageio(f"""
+        from bioimageio.spec import load_description
+        d = load_description({str(package / 'rdf.yaml')!r}, perform_io_checks=True)
+        s = d.validation_summary
+        print("STATUS", s.status, type(d).__name__)
+        for det in s.details:
+            for e in det.errors:
+                print("ERROR", det.name, e.loc, e.msg)
+    """, tmp_path)
+    assert "STATUS valid-format ModelDescr" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+@needs_spec
+@pytest.mark.slow
+def test_bioimageio_core_test_model_passes_both_weight_formats(package, tmp_path):
+    # keras_v3 needs our PixelShuffle registered: import msrgan first (the spec has no field for that dependency)
+    proc = _bioimageio(f"""
+        import msrgan
+        from bioimageio.core import test_model
+        s = test_model({str(package / 'rdf.yaml')!r})
+        print("STATUS", s.status)
+        for det in s.details:
+            print("DETAIL", det.status, det.name)
+    """, tmp_path)
+    out = proc.stdout
+    assert "STATUS passed" in out, out[-3000:] + proc.stderr[-3000:]
+    assert "DETAIL passed Reproduce test outputs from test inputs (keras_v3)" in out
+    assert "DETAIL passed Reproduce test outputs from test inputs (tensorflow_saved_model_bundle)" in out
+
+
+@needs_spec
+@pytest.mark.slow
+def test_bioimageio_cli_passes_the_saved_model_without_our_packages(package, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    summary = tmp_path / "summary.json"
+    proc = subprocess.run([sys.executable, "-m", "bioimageio.core", "test", str(package / "rdf.yaml"),
+                           "--weight-format", "tensorflow_saved_model_bundle", "--summary", str(summary)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads(summary.read_text())["status"] == "passed"
