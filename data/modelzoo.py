@@ -92,6 +92,28 @@ class PackageDescr:
     version: str = "0.1.0"
 
 
+def export(model_path, out_dir, load, describe, overwrite=False):
+    """The steps every ``<package>.export`` CLI takes: check ``out_dir``, ``load(model_path)``,
+    ``describe(model, model_path)`` -> :class:`PackageDescr`, :func:`write_package`.
+
+    ``load`` and ``describe`` raise ``ValueError``/``OSError`` naming the file for a bad model.
+    """
+    check_out_dir(out_dir, overwrite)
+    model = load(model_path)
+    descr = describe(model, model_path)
+    return write_package(out_dir, model, descr, overwrite=overwrite)
+
+
+def parse_authors(text):
+    """``"Ada Lovelace, Alan Turing"`` -> ``["Ada Lovelace", "Alan Turing"]``."""
+    return [a.strip() for a in str(text).split(",") if a.strip()]
+
+
+def one_line(error):
+    """An error message on one line (Keras' load errors span several)."""
+    return " ".join(str(error).split())
+
+
 def check_out_dir(out_dir, overwrite=False):
     """Refuse an existing non-empty ``out_dir`` (or a file) unless ``overwrite``; raises ``ValueError``."""
     out_dir = Path(out_dir)

@@ -12,6 +12,7 @@ folder beside OUT_DIR and moved in place only when complete.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -37,14 +38,11 @@ def main(model, out_dir, name, authors, license_, input_bits, overwrite):
     from msrgan import modelzoo as msrgan_modelzoo
 
     try:
-        modelzoo.check_out_dir(out_dir, overwrite)
-        generator = inference.load_generator_file(model)
-        descr = msrgan_modelzoo.package_descr(
-            generator, model, name=name, authors=[a.strip() for a in authors.split(",") if a.strip()],
-            license=license_, input_bits=int(input_bits))
-        modelzoo.write_package(out_dir, generator, descr, overwrite=overwrite)
+        modelzoo.export(model, out_dir, inference.load_generator_file, functools.partial(
+            msrgan_modelzoo.package_descr, name=name, authors=modelzoo.parse_authors(authors),
+            license=license_, input_bits=int(input_bits)), overwrite=overwrite)
     except (ValueError, OSError) as e:
-        raise click.ClickException(str(e)) from e
+        raise click.ClickException(modelzoo.one_line(e)) from e
     click.echo(f"wrote bioimage.io package {out_dir} (validate: bioimageio test {out_dir / modelzoo.RDF_FILE})")
 
 
