@@ -19,7 +19,8 @@ import click
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--name", default=None, help="Model name in rdf.yaml [default: CycleGAN-DCT nuclei mask to image generator].")
+@click.option("--name", default=None,
+              help="Model name in rdf.yaml [default: CycleGAN-DCT nuclei mask to image generator].")
 @click.option("--authors", default="gan-microscopy contributors", show_default=True,
               help="Comma-separated author names.")
 @click.option("--license", "license_", default="MIT", show_default=True, help="SPDX license identifier.")

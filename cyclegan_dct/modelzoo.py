@@ -93,8 +93,10 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
     cover = np.concatenate([np.repeat(mask8[..., None], 3, -1),
                             np.repeat(image8, 3, -1) if channels == 1 else image8[..., :3]], axis=1)
     config = modelzoo.read_json_if_present(model_path.parent / "config.json")
-    training = (["Training configuration (the attached `config.json`):", "", modelzoo.markdown_table(sorted(config.items()))]
-                if config is not None else ["No `config.json` was found beside the model."])
+    training = ["No `config.json` was found beside the model."]
+    if config is not None:
+        training = ["Training configuration (the attached `config.json`):", "",
+                    modelzoo.markdown_table(sorted(config.items()))]
     name = name or "CycleGAN-DCT nuclei mask to image generator"
     doc = "\n".join([
         f"# {name}",
@@ -118,7 +120,9 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
         "## Test image and validation",
         "",
         f"`test_mask.npy`: {SIZE}x{SIZE} random ellipse nuclei (seed {seed}); `test_image.npy`: G's output. "
-        "The cover shows mask | image. Validated with `bioimageio.spec` and `bioimageio.core`.",
+        "The cover shows mask | image. `bioimageio test rdf.yaml` checks that the weights reproduce "
+        "`test_image.npy` (for `keras_v3`, in a process that has imported `cyclegan_dct`); gan-microscopy's test "
+        "suite (`tests/test_modelzoo_export.py`) checks that packages written by this exporter pass it.",
         "",
         "## Training",
         "",

@@ -184,10 +184,12 @@ def _documentation(name, summary_lines, scores, input_bits):
         "",
         "## Validation",
         "",
-        "The package was validated with `bioimageio.spec` (format) and `bioimageio.core` (`bioimageio test`: "
-        "both weight formats reproduce `test_sr.npy` from `test_lr.npy`; the `keras_v3` weights need "
-        "`import msrgan` first, see above). The SavedModel was checked against the Keras model with "
-        "TensorFlow alone. Scores on real data: see Training.",
+        "`bioimageio test rdf.yaml` (bioimageio.core) checks that each weight format reproduces `test_sr.npy` "
+        "from `test_lr.npy`; for `keras_v3` run it in a Python process that has imported `msrgan` "
+        "(`bioimageio.core.test_model`), see above. gan-microscopy's test suite "
+        "(`tests/test_modelzoo_export.py`) checks that packages written by this exporter pass `bioimageio.spec`'s "
+        "validation and `bioimageio.core`'s tests, and that the SavedModel run by TensorFlow alone matches the "
+        "Keras model within 1e-5.",
         "",
         "## Training",
         "",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data import CLASS_NAMES, io, modelzoo
+from data import CLASS_NAMES, modelzoo
 
 CHANNEL_NAMES = ["microtubules", "protein", "nuclei"]
 
@@ -74,7 +74,9 @@ def _documentation(name, probs, label, image_size, config_lines):
         "",
         "## Validation",
         "",
-        "Validated with `bioimageio.spec` (format) and `bioimageio.core` (`bioimageio test`).",
+        "`bioimageio test rdf.yaml` (bioimageio.core) checks that both weight formats reproduce "
+        "`test_probabilities.npy`; gan-microscopy's test suite (`tests/test_modelzoo_export.py`) checks that "
+        "packages written by this exporter pass it.",
         "",
         "## Training",
         "",
@@ -90,8 +92,10 @@ def _documentation(name, probs, label, image_size, config_lines):
 def _training_lines(run_dir):
     """README lines from the run folder's config.json and minivgg19.json (each when present)."""
     config = modelzoo.read_json_if_present(Path(run_dir) / "config.json")
-    lines = (["Training configuration (the attached `config.json`):", "", modelzoo.markdown_table(sorted(config.items()))]
-             if config is not None else ["No `config.json` was found beside the model."])
+    lines = ["No `config.json` was found beside the model."]
+    if config is not None:
+        lines = ["Training configuration (the attached `config.json`):", "",
+                 modelzoo.markdown_table(sorted(config.items()))]
     summary = modelzoo.read_json_if_present(Path(run_dir) / "minivgg19.json")
     if summary is not None:
         lines += ["", "Exported model (`minivgg19.json`: epoch, step, scores):", "",
