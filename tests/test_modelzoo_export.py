@@ -221,15 +221,27 @@ def test_overwrite_replaces_the_old_package(tmp_path, run_dir):
 
 # ---------------------------------------------------------------- the official bioimage.io tools (optional extra)
 
-needs_spec = pytest.mark.skipif(importlib.util.find_spec("bioimageio") is None,
-                                reason="bioimageio.spec not installed (pip install -e '.[bioimageio]')")
+def _installed(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent package is missing
+        return False
+
+
+needs_spec = pytest.mark.skipif(not (_installed("bioimageio.spec") and _installed("bioimageio.core")),
+                                reason="bioimageio.spec/core not installed (pip install -e '.[bioimageio]')")
 
 
 def _bioimageio(code, tmp_path):
-    """Run ``code`` in a fresh interpreter: bioimageio.core sets KERAS_BACKEND (default torch) at import."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, env=env)
+    """Run ``code`` in a fresh interpreter: bioimageio.core sets KERAS_BACKEND (default torch) at import.
+
+    The working directory is ``tmp_path`` (bioimageio.core unzips weights into ``./bioimageio_unzipped_tf_weights``);
+    this checkout comes first on the path so that ``import msrgan`` finds the code under test.
+    """
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONPATH=path)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env=env)
 
 
 @needs_spec
