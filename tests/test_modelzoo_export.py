@@ -422,3 +422,38 @@ def test_bioimageio_core_test_model_passes_the_cyclegan_package(cyclegan_package
     """, tmp_path)
     assert "STATUS passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "DETAIL passed Reproduce test outputs from test inputs (keras_v3)" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def package16(run_dir):
+    out = run_dir.parent / "package16"
+    r = CliRunner().invoke(export.main, [str(run_dir / "generator.keras"), str(out), "--input-bits", "16"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_16bit_package_uses_percentile_scaling(package16, run_dir):
+    rdf = json.loads((package16 / "rdf.yaml").read_text())
+    (inp,), (out,) = rdf["inputs"], rdf["outputs"]
+    assert inp["data"] == {"type": "uint16"} and out["data"]["range"] == [0.0, 1.0]
+    scale_range = [p for p in inp["preprocessing"] if p["id"] == "scale_range"][0]["kwargs"]
+    assert scale_range == {"axes": ["y", "x"], "min_percentile": 2.0, "max_percentile": 99.8}
+    lr = np.load(package16 / "test_lr.npy")
+    assert lr.dtype == np.uint16 and lr.shape == (1, 24, 24, 3) and lr.max() > 255
+    lo, hi = np.percentile(lr.astype(np.float32), [2.0, 99.8], axis=(1, 2), keepdims=True)
+    x = np.clip((lr - lo) / (hi - lo + 1e-6), 0, 1) * 2 - 1
+    y = np.asarray(msrgan.load_generator(run_dir / "generator.keras")(x.astype(np.float32), training=False))
+    np.testing.assert_allclose(np.load(package16 / "test_sr.npy"), np.clip(y * 0.5 + 0.5, 0, 1), atol=1e-5)
+
+
+@needs_spec
+@pytest.mark.slow
+def test_bioimageio_core_reproduces_the_16bit_package(package16, tmp_path):
+    # our numpy emulation of the spec's scale_range must agree with bioimageio.core's
+    proc = _bioimageio(f"""
+        import msrgan
+        from bioimageio.core import test_model
+        print("STATUS", test_model({str(package16 / 'rdf.yaml')!r}).status)
+    """, tmp_path)
+    assert "STATUS passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
