@@ -142,13 +142,15 @@ def probe(case, steps, repeats, dump_after):
     epochs = kw.pop("epochs", 1)
     # one untimed fit per variant: tracing
     for v, ds in variants.items():
-        model.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, validation_data=vals[v], validation_steps=1)
+        model.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, validation_data=vals[v], validation_steps=1,
+                  shuffle=False)
     rows = {v: [] for v in variants}
     for _ in range(repeats):
         for v, ds in variants.items():
             clock = Clock(dump_after)
             t0 = time.perf_counter()
-            model.fit(ds, epochs=epochs, steps_per_epoch=steps, verbose=0, validation_data=vals[v], callbacks=[clock])
+            model.fit(ds, epochs=epochs, steps_per_epoch=steps, verbose=0, validation_data=vals[v], callbacks=[clock],
+                      shuffle=False)
             t1 = time.perf_counter()
             faulthandler.cancel_dump_traceback_later()
             row = {"return_gap_s": t1 - clock.t_end, "overhead_s": (t1 - t0) - clock.in_batches, "fit_s": t1 - t0}
