@@ -1,50 +1,66 @@
-"""Benchmark mSRGAN: training images/s and peak memory (float32 vs mixed_bfloat16), prediction megapixels/s.
+"""Benchmark mSRGAN: per-step training time against the CPU's peak, peak memory; prediction megapixels/s.
 
 Faithful configuration: batch 16 HR 96x96 (LR 24x24), the faithful generator
 (15 blocks, 64 filters, dropout 0.5), discriminator (64 filters, dense 1024) and
 a faithful-size miniVGG19 feature extractor (base 64 filters, random weights:
 speed does not depend on the values), both networks updated every step
 (``d_steps=1``), losses as the defaults (alpha 0.4, beta 0.8, w_adv 1e-5).
-Each measurement runs in a fresh subprocess, so the peak resident memory
-(``resource.getrusage``) and the dtype policy of one do not leak into another.
-Prediction: the faithful generator (float32, input (None, None, 3)) on a
-512x512 RGB input, tiled 128 with overlap 16, batch 4 tiles, as
-``python -m msrgan.predict`` does.
+Each configuration (precision x XLA on/off) runs in a fresh subprocess with the
+shared harness (``benchmarks/harness.py``): the conv/matmul peak first, then
+``--warmup`` untimed and ``--steps`` timed calls of the compiled train step,
+each timed alone; median and minimum step time, FLOP per step counted from the
+layers (``data.flops``: G trained on the LR batch; D trained on HR and on SR,
+with the input gradient of D(SR) for G; the frozen miniVGG19 forward on HR and
+forward + input gradient on SR), fraction of the conv peak of the same
+precision, peak RSS. Prediction: the faithful generator (float32, input
+(None, None, 3)) on a 512x512 RGB input, tiled 128 with overlap 16, batch 4
+tiles, as ``python -m msrgan.predict`` does (``--size 0`` skips it).
+The last lines are one JSON object per training configuration.
 
 Usage::
 
-    nice -n 5 python benchmarks/msrgan_train.py [--steps 3] [--warmup 1] [--size 512] [--json out.json]
+    nice -n 10 python benchmarks/msrgan_train.py [--steps 5] [--warmup 2] [--jit off,on] [--size 0] [--json out.json]
 """
 
 from __future__ import annotations
 
-import json
 import os
-import resource
-import subprocess
 import sys
 import time
 
 import click
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's packages first
+import harness  # noqa: E402  (benchmarks/harness.py, next to this script)
+
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def _peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+def step_flops(generator, discriminator, phi, batch_size, image_size):
+    """FLOP of one training step (rule: ``data.flops``)."""
+    from data import flops
+
+    lr, hr = (image_size // 4, image_size // 4, 3), (image_size, image_size, 3)
+    d_costs = flops.layer_costs(discriminator, hr)
+    p_costs = flops.layer_costs(phi, hr)
+    return (flops.application_flops(generator, lr, batch_size)
+            + flops.application_flops(discriminator, hr, batch_size, costs=d_costs)
+            + flops.application_flops(discriminator, hr, batch_size, input_grad=True, costs=d_costs)
+            + flops.application_flops(phi, hr, batch_size, train=False, costs=p_costs)
+            + flops.application_flops(phi, hr, batch_size, train=False, input_grad=True, costs=p_costs))
 
 
-def worker_train(precision, steps, warmup, batch_size=16, image_size=96):
-    """Time ``steps`` training steps of the faithful MSRGAN after ``warmup`` steps (graph tracing)."""
+def worker_train(precision, steps, warmup, jit="off", batch_size=16, image_size=96):
+    """Peak, then ``steps`` timed training steps of the faithful MSRGAN after ``warmup`` steps."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
     import vgg19
     from data import training
     from msrgan.model import MSRGAN
     from msrgan.networks import build_discriminator, build_generator
 
+    peak = harness.measure_peak()
     training.set_precision(precision)
     keras.utils.set_random_seed(0)
     t0 = time.perf_counter()
@@ -56,28 +72,16 @@ def worker_train(precision, steps, warmup, batch_size=16, image_size=96):
     del classifier
     gan = MSRGAN(generator, discriminator, phi, alpha=0.4, beta=0.8, adv_weight=1e-5, d_steps=1)
     gan.compile(keras.optimizers.Adam(1e-4, epsilon=1e-8), keras.optimizers.Adam(1e-3, epsilon=1e-8))
-    hr = tf.constant(np.random.default_rng(0).uniform(-1, 1, (batch_size, image_size, image_size, 3)).astype("float32"))
+    hr = np.random.default_rng(0).uniform(-1, 1, (batch_size, image_size, image_size, 3)).astype("float32")
     build_s = time.perf_counter() - t0
+    flop = step_flops(generator, discriminator, phi, batch_size, image_size)
     t0 = time.perf_counter()
-    for _ in range(warmup):
-        logs = gan.train_on_batch(hr, return_dict=True)
-    warmup_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        logs = gan.train_on_batch(hr, return_dict=True)
-    float(logs["g_loss"])  # wait for the last step
-    elapsed = time.perf_counter() - t0
-    return {
-        "precision": precision,
-        "steps": steps,
-        "step_s": elapsed / steps,
-        "images_per_s": batch_size * steps / elapsed,
-        "build_s": build_s,
-        "warmup_s": warmup_s,
-        "peak_rss_mib": _peak_rss_mib(),
-        "g_loss_finite": bool(np.isfinite(float(logs["g_loss"]))),
-        "generator_params": int(generator.count_params()),
-    }
+    times, logs = harness.time_steps(gan, harness.fixed_batches(hr), steps, warmup, jit_compile=(jit == "on"))
+    warm_s = time.perf_counter() - t0 - sum(times)
+    return harness.result(
+        "msrgan_train", precision, times, flop, peak, jit_compile=jit == "on", batch_size=batch_size,
+        image_size=image_size, build_s=round(build_s, 1), warmup_s=round(warm_s, 1),
+        g_loss_finite=bool(np.isfinite(logs["g_loss"])), generator_params=int(generator.count_params()))
 
 
 def worker_predict(size, tile=128, overlap=16, batch_size=4, repeats=1):
@@ -103,54 +107,50 @@ def worker_predict(size, tile=128, overlap=16, batch_size=4, repeats=1):
         "seconds": elapsed,
         "input_mpix_per_s": size * size / 1e6 / elapsed,
         "output_mpix_per_s": out.shape[0] * out.shape[1] / 1e6 / elapsed,
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": harness.peak_rss_mib(),
     }
 
 
-def _spawn(args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise click.ClickException(f"worker {args} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 @click.command()
-@click.option("--steps", default=3, show_default=True, help="Timed training steps per precision.")
-@click.option("--warmup", default=1, show_default=True, help="Untimed steps first (tracing, allocation).")
-@click.option("--size", default=512, show_default=True, help="Prediction input side (pixels).")
+@click.option("--steps", default=5, show_default=True, help="Timed training steps per configuration.")
+@click.option("--warmup", default=2, show_default=True, help="Untimed steps first (tracing, allocation).")
+@click.option("--precisions", default=",".join(PRECISIONS), show_default=True, help="Comma-separated dtype policies.")
+@click.option("--jit", default="off", show_default=True, help="Comma-separated XLA settings to measure: off, on.")
+@click.option("--size", default=512, show_default=True, help="Prediction input side (pixels); 0 skips prediction.")
 @click.option("--json", "json_path", default=None, help="Also write the results to this JSON file.")
-def main(steps, warmup, size, json_path):
-    """Training images/s and peak memory per precision, then prediction megapixels/s."""
-    train = [_spawn(["train", p, steps, warmup]) for p in PRECISIONS]
-    pred = _spawn(["predict", size])
-    click.echo(f"mSRGAN training, batch 16, HR 96x96, faithful G/D/miniVGG19 ({steps} steps after {warmup} warm-up)")
-    click.echo(f"{'precision':<16}{'images/s':>10}{'s/step':>10}{'peak RSS MiB':>14}{'build s':>9}{'warm-up s':>11}")
-    for r in train:
-        click.echo(f"{r['precision']:<16}{r['images_per_s']:>10.2f}{r['step_s']:>10.2f}{r['peak_rss_mib']:>14.0f}"
-                   f"{r['build_s']:>9.1f}{r['warmup_s']:>11.1f}")
-    ratio = train[1]["images_per_s"] / train[0]["images_per_s"]
-    click.echo(f"bf16/fp32 training throughput ratio: {ratio:.2f}")
-    click.echo(f"prediction (float32, tile 128, overlap 16, {pred['tiles']} tiles): {pred['input']} "
-               f"in {pred['seconds']:.1f} s = {pred['input_mpix_per_s']:.3f} input MP/s, "
-               f"{pred['output_mpix_per_s']:.2f} output MP/s, "
-               f"peak RSS {pred['peak_rss_mib']:.0f} MiB")
+def main(steps, warmup, precisions, jit, size, json_path):
+    """Per-step training time and fraction of peak per precision, then prediction megapixels/s."""
+    train = []
+    for p in precisions.split(","):
+        for j in jit.split(","):
+            try:
+                r = harness.spawn(__file__, ["--worker", "train", p, steps, warmup, j])
+            except RuntimeError as e:
+                click.echo(f"msrgan_train {p} jit={j}: failed: {str(e).strip().splitlines()[-1]}")
+                continue
+            train.append(r)
+            click.echo(harness.summary_line(r) + f"  jit={j}")
+    pred = harness.spawn(__file__, ["--worker", "predict", size]) if size else None
+    if pred:
+        click.echo(f"prediction (float32, tile 128, overlap 16, {pred['tiles']} tiles): {pred['input']} "
+                   f"in {pred['seconds']:.1f} s = {pred['input_mpix_per_s']:.3f} input MP/s, "
+                   f"{pred['output_mpix_per_s']:.2f} output MP/s, peak RSS {pred['peak_rss_mib']:.0f} MiB")
     if json_path:
         from data.io import write_json
 
-        write_json(json_path, {"train": train, "bf16_fp32_ratio": ratio, "predict": pred})
+        write_json(json_path, {"train": train, "predict": pred})
+    harness.print_json_lines(train)
 
 
 def _worker_entry(argv):
     kind = argv[0]
     if kind == "train":
-        result = worker_train(argv[1], int(argv[2]), int(argv[3]))
+        result = worker_train(argv[1], int(argv[2]), int(argv[3]), argv[4])
     elif kind == "predict":
         result = worker_predict(int(argv[1]))
     else:
         raise SystemExit(f"unknown worker {kind!r}")
-    print(json.dumps(result))
+    harness.emit(result)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from cyclegan_dct import domains
 from cyclegan_dct.config import CycleGANConfig
+from data.pipeline import without_autotune_thread
 
 
 def make_samplers(config, epoch=0):
@@ -43,4 +44,5 @@ def make_dataset(config, epoch=0, samplers=None):
 
     spec = tf.TensorSpec((c.crop, c.crop, c.channels), tf.float32)
     ds = tf.data.Dataset.from_generator(pairs, output_signature=(spec, spec))
-    return ds.batch(c.batch_size, drop_remainder=True).prefetch(2)
+    # No autotuning thread: deleting the iterator at the end of fit would wait for it (see without_autotune_thread).
+    return without_autotune_thread(ds.batch(c.batch_size, drop_remainder=True).prefetch(2))

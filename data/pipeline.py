@@ -226,4 +226,28 @@ def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labe
             num_parallel_calls=AUTOTUNE)
     if not with_labels:
         ds = ds.map(lambda im, lab: im, num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE)
+    return without_autotune_thread(ds.batch(batch_size, drop_remainder=repeat).prefetch(AUTOTUNE))
+
+
+def without_autotune_thread(ds):
+    """``ds`` with tf.data's autotuning model thread switched off (``options.autotune.enabled = False``).
+
+    With autotuning on, every iterator starts a ``tf_data_model`` thread whose
+    optimisation loop sleeps 10 ms, 20 ms, 40 ms, ... (doubling) between passes.
+    Deleting the iterator (``fit``, ``evaluate`` and ``predict`` drop theirs on
+    return) joins that thread, and in TensorFlow 2.21 the join often lasts until
+    the thread's sleep ends: ``fit`` returned at the next 1.27 / 2.55 / 5.11 /
+    10.23 / 20.47 s ... boundary after its first batch, while ``on_train_end``
+    had fired on time. Native stack of the waiting main thread (gdb):
+    ``EagerTensor_dealloc`` -> ``~IteratorResource`` -> ``~RootDataset::Iterator``
+    -> ``~LogicalThreadWrapper`` -> ``Notification::WaitForNotification``; the
+    model thread: ``Model::OptimizeLoop`` -> ``CondVar::WaitCommon``. Measured by
+    ``benchmarks/probe_fit_return.py``. Without the model thread ``AUTOTUNE``
+    map parallelism falls back to a fixed default and ``prefetch(AUTOTUNE)``
+    keeps its own buffer tuning; the augmented ``hr_dataset`` still delivers
+    tens of batches per second, far more than a training step consumes.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
+

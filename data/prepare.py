@@ -138,7 +138,7 @@ def demo_command(out_dir, n, test_fraction, seed):
     with staged_output(out_dir) as tmp:
         for split in ("train", "test"):
             images, labels = synthetic.demo_split(split, n, test_fraction, seed)
-            ids = synthetic.split_indices(split, n, test_fraction)
+            ids = synthetic.split_indices(split, n, test_fraction, seed)
             with click.progressbar(range(len(labels)), label=f"Writing {split}",
                                    file=sys.stderr) as bar:
                 for k in bar:

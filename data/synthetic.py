@@ -8,25 +8,31 @@ CYTO 2017 major13). Fields are drawn at 2x (192 px) and area-downsampled,
 blurred by a Gaussian PSF and given shot + read noise, so that the 96 px
 image has sub-pixel structure that a 4x super-resolution model must recover.
 
-Image ``i`` of a set depends only on ``(seed, i)`` and has label ``i % 13``;
-the test split takes the first ``round(n * test_fraction)`` indices, the
-train split the rest, so both splits are class-balanced (within one) and
-disjoint. Generation takes 2-3 ms per image on one core
+Image ``i`` of a set depends only on ``(seed, i)`` and has label ``i % 13``.
+The train/test split is stratified by class (:func:`split_indices`): the
+``round(n * test_fraction)`` test images are shared among the classes in
+proportion to their sizes (largest remainders, ties broken by the seed), each
+class giving its lowest indices; the train split is the rest. Both splits are
+class-balanced (within one) and disjoint. Generation takes 2-3 ms per image on one core
 (``benchmarks/data_synthetic.py``); results are cached in memory.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 
 import cv2
 import numpy as np
 
 from data import N_CLASSES, TEST_FRACTION
 
+log = logging.getLogger(__name__)
+
 SIZE = 96
 """Side of a demo image in pixels (the mSRGAN high-resolution size)."""
 
+_TIE_STRIDE = 5  # coprime with 13: steps of 5 visit every class, neighbours in the order are far apart
 _S = 2  # supersampling factor: drawing happens on a (2*SIZE)^2 canvas
 _H = SIZE * _S
 _SHIFT = 4  # cv2 fixed-point bits for sub-pixel drawing
@@ -34,7 +40,7 @@ _FP = 1 << _SHIFT
 
 
 def demo_split(split="train", n=1300, test_fraction=TEST_FRACTION, seed=0):
-    """Class-balanced demo images of one split.
+    """Class-balanced demo images of one split (stratified by class, see :func:`split_indices`).
 
     Args:
         split: ``"train"`` or ``"test"``.
@@ -50,8 +56,17 @@ def demo_split(split="train", n=1300, test_fraction=TEST_FRACTION, seed=0):
     return images.copy(), labels.copy()
 
 
-def split_indices(split, n, test_fraction):
-    """Indices (into the seed's image sequence) that make up ``split``."""
+def split_indices(split, n, test_fraction, seed=0):
+    """Indices (into the seed's image sequence, ascending) that make up ``split``, stratified by class.
+
+    The test split has ``round(n * test_fraction)`` images. Class ``c`` (indices
+    ``c, c + 13, ...``) gives its first ``k_c`` indices, where ``k_c`` is its
+    proportional share ``n_test * n_c / n`` rounded by largest remainders; classes
+    with equal remainders are taken in steps of 5 classes from a start drawn from
+    ``seed``, so a test split smaller than the 13 classes holds distinct classes spread
+    over the 13 (e.g. 03, 08, 00) rather than always 00, 01, 02. When ``n_test`` is a multiple of 13 and every class has
+    the same size this is the first ``n_test`` indices (as before the split was stratified).
+    """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if n < 1:
@@ -59,12 +74,29 @@ def split_indices(split, n, test_fraction):
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
     n_test = int(round(n * test_fraction))
-    return np.arange(n_test) if split == "test" else np.arange(n_test, n)
+    labels = np.arange(n) % N_CLASSES
+    sizes = np.bincount(labels, minlength=N_CLASSES)
+    quota = n_test * sizes / n
+    take = np.floor(quota).astype(int)
+    # ties: classes in a spread-out order (stride 5 on the 13 classes, a seed-chosen start), so a few
+    # extra test images come from classes far apart, e.g. 00, 05, 10 rather than 00, 01, 02
+    start = int(np.random.default_rng((int(seed), n, n_test)).integers(N_CLASSES))
+    tie_order = (start + _TIE_STRIDE * np.arange(N_CLASSES)) % N_CLASSES
+    rank = np.empty(N_CLASSES, int)
+    rank[tie_order] = np.arange(N_CLASSES)
+    extra = sorted(range(N_CLASSES), key=lambda c: (-(quota[c] - take[c]), rank[c]))[: n_test - int(take.sum())]
+    take[extra] += 1
+    if 0 < n_test < N_CLASSES:
+        log.warning("demo test split of %d image(s) cannot hold all %d classes (n=%d, test_fraction=%g)",
+                    n_test, N_CLASSES, n, test_fraction)
+    order_in_class = np.arange(n) // N_CLASSES  # index i is the (i // 13)-th image of its class
+    is_test = order_in_class < take[labels]
+    return np.flatnonzero(is_test if split == "test" else ~is_test)
 
 
 @functools.lru_cache(maxsize=8)
 def _cached_split(split, n, test_fraction, seed):
-    idx = split_indices(split, n, test_fraction)
+    idx = split_indices(split, n, test_fraction, seed)
     images = np.empty((len(idx), SIZE, SIZE, 3), np.uint8)
     for k, i in enumerate(idx):
         images[k] = render_field(int(i) % N_CLASSES, np.random.default_rng((seed, int(i))))

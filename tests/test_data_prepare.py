@@ -20,10 +20,24 @@ def test_demo_writes_original_layout(tmp_path):
     tpaths, tlabels = layout.list_split(out, "test")
     assert len(paths) == 31 and len(tpaths) == 8
     x, y = synthetic.demo_split("test", n=39, test_fraction=0.2, seed=2)
+    ids = synthetic.split_indices("test", 39, 0.2, seed=2)
     by_name = {p.name: io.read_image(p) for p in tpaths}
     for k in range(len(y)):
-        np.testing.assert_array_equal(by_name[f"{y[k]:02d}_demo{k:05d}.png"], x[k])
+        np.testing.assert_array_equal(by_name[f"{y[k]:02d}_demo{ids[k]:05d}.png"], x[k])
     assert len((out / "labels.csv").read_text().splitlines()) == 40
+
+
+def test_demo_test_split_is_stratified_by_class(tmp_path):
+    # issue 14: `--n 26` used to put only classes 00-02 in the test split
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(out), "--n", "26"])
+    assert result.exit_code == 0, result.output
+    _, labels = layout.list_split(out, "train")
+    _, tlabels = layout.list_split(out, "test")
+    assert len(tlabels) == 3 and len(set(tlabels)) == 3 and sorted(tlabels) != [0, 1, 2]
+    gaps = np.diff(sorted(tlabels))
+    assert gaps.min() >= 3  # spread over the 13 classes
+    assert sorted(set(labels)) == list(range(13))  # every class keeps a training image
 
 
 def test_masks_cli_defaults_like_and_overlap(tmp_path):

@@ -73,6 +73,32 @@ def test_classes_are_separable_on_held_out_data():
     assert acc > 0.6, acc  # chance is 1/13 = 0.077
 
 
+@pytest.mark.parametrize("n, fraction, seed", [(26, 0.1, 0), (26, 0.1, 1), (39, 0.2, 2), (50, 0.1, 0),
+                                                (200, 0.15, 4), (1300, 0.1, 0), (27, 0.5, 3)])
+def test_split_is_stratified_by_class(n, fraction, seed):
+    test = synthetic.split_indices("test", n, fraction, seed)
+    train = synthetic.split_indices("train", n, fraction, seed)
+    n_test = int(round(n * fraction))
+    assert len(test) == n_test and np.array_equal(np.sort(np.r_[test, train]), np.arange(n))
+    assert (np.diff(test) > 0).all() and (np.diff(train) > 0).all()
+    sizes = np.bincount(np.arange(n) % N_CLASSES, minlength=N_CLASSES)
+    per_class = np.bincount(test % N_CLASSES, minlength=N_CLASSES)
+    assert (np.abs(per_class - n_test * sizes / n) < 1).all()  # each class's proportional share, rounded
+    assert per_class.max() - per_class.min() <= 1 + (sizes.max() - sizes.min())
+    for c in range(N_CLASSES):  # a class gives its first images to the test split
+        mine = np.arange(c, n, N_CLASSES)
+        assert np.array_equal(mine[: per_class[c]], test[test % N_CLASSES == c])
+    if n_test < N_CLASSES:
+        assert len(set(test % N_CLASSES)) == n_test  # distinct classes, not 00, 01, 02...
+        assert not np.array_equal(test, np.arange(n_test))
+
+
+def test_split_of_the_default_demo_is_unchanged():
+    # the SR / VGG demos use n=1300, test_fraction=0.1: still the first 130 images, 10 per class
+    assert np.array_equal(synthetic.split_indices("test", 1300, 0.1, seed=0), np.arange(130))
+    assert np.array_equal(synthetic.split_indices("test", 1300, 0.1, seed=5), np.arange(130))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="split"):
         synthetic.demo_split("val")

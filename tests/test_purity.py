@@ -15,13 +15,14 @@ PURE = [
     "data.io", "data.metrics", "data.masks", "data.layout", "data.synthetic", "data.hpa",
     "msrgan.tiling", "msrgan.comparison", "msrgan.figures", "vgg19.confusion",
     "cyclegan_dct.measures", "cyclegan_dct.domains",
+    "data.modelzoo", "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
 ]
 CONFIGS = ["data.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
-PLUMBING = ["data.cli", "data.errors", "data.separability", "vgg19", "msrgan", "cyclegan_dct"]
+PLUMBING = ["data.cli", "data.errors", "data.flops", "data.separability", "vgg19", "msrgan", "cyclegan_dct"]
 CLIS = [
     "data.prepare", "vgg19.train", "vgg19.evaluate", "msrgan.train", "msrgan.evaluate", "msrgan.predict",
     "cyclegan_dct.train", "cyclegan_dct.generate", "cyclegan_dct.stego", "cyclegan_dct.evaluate",
-    "cyclegan_dct.ablate",
+    "cyclegan_dct.ablate", "msrgan.export", "vgg19.export", "cyclegan_dct.export",
 ]
 """Every CLI module (``python -m <module>``; console scripts in setup.cfg)."""
 
