@@ -111,6 +111,8 @@ def ablation_row(name, cutoff, model_dir, times, stego, evaluation):
         "dice_input_cycled": ag["input_vs_cycled"]["dice"]["mean"],
         "dice_input_otsu": ag["input_vs_otsu"]["dice"]["mean"],
         "dice_cycled_otsu": ag["cycled_vs_otsu"]["dice"]["mean"],
+        "polarity_corr": stego.get("polarity", {}).get("correlation", {}).get("mean"),
+        "inverted_fraction": stego.get("polarity", {}).get("inverted_fraction"),
         "precision": m["precision"],
         "recall": m["recall"],
         "f1": m["f1"],

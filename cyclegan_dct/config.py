@@ -26,6 +26,8 @@ class CycleGANConfig(Config):
     (``DCTLowPass``); ``dct=False`` or ``dct_cutoff=1.0`` is the vanilla CycleGAN.
     ``steps_per_epoch`` defines an epoch since the domains are sampled on
     the fly (the reference's epoch is one pass over its image folder).
+    ``lambda_polarity`` (not in the reference; default 0) weighs
+    ``model.polarity_loss``, an anchor against contrast-inverted nuclei.
     ``mask_stats`` is ``data.masks.MaskStats.to_dict()``: the
     ellipse statistics of domain A, reused by ``generate``.
     """
@@ -42,6 +44,8 @@ class CycleGANConfig(Config):
     dct_both: bool = param(False, "Also low-pass F(b) in the B->A->B cycle.")
     lambda_cycle: float = param(10.0, "Cycle-consistency weight lambda.")
     lambda_identity: float = param(0.0, "Identity loss weight, relative to lambda=10 (reference: 0.5).")
+    lambda_polarity: float = param(0.0, "Weight of the polarity anchor mean(relu(0.5 - corr(mask, G(mask)))) "
+                                        "against contrast-inverted nuclei (not in the reference).")
     pool_size: int = param(50, "Image pool size per discriminator.")
     learning_rate: float = param(2e-4, "Adam learning rate.")
     beta_1: float = param(0.5, "Adam beta_1.")
@@ -83,7 +87,7 @@ class CycleGANConfig(Config):
             bad.append(f"dct_cutoff={self.dct_cutoff} (must be in (0, 1])")
         if self.dct_both and not self.dct:
             bad.append("dct_both=True needs dct=True")
-        for name in ("lambda_cycle", "lambda_identity"):
+        for name in ("lambda_cycle", "lambda_identity", "lambda_polarity"):
             if float(getattr(self, name)) < 0:
                 bad.append(f"{name}={getattr(self, name)} (must be >= 0)")
         if not float(self.learning_rate) > 0:
@@ -91,6 +95,30 @@ class CycleGANConfig(Config):
         if not 0.0 <= float(self.beta_1) < 1.0:
             bad.append(f"beta_1={self.beta_1} (must be in [0, 1))")
         return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
+
+
+PRESETS = {
+    # 2-core CPU, ~30 min: the reduced networks of the README's measured runs, bf16, 4000 steps, and the
+    # reference's identity loss (0.5), without which G learned contrast-inverted nuclei (README, "Why the
+    # mapping inverted"). Keys are CycleGANConfig fields; disc_filters follows filters.
+    "cpu": dict(crop=128, n_blocks=6, filters=16, disc_filters=16, precision="mixed_bfloat16", lambda_identity=0.5,
+                epochs=10, epochs_decay=6, steps_per_epoch=250),
+}
+"""Named configurations (``cyclegan_dct.train --preset NAME``); options given explicitly win."""
+
+
+def apply_preset(name, options, explicit=()):
+    """``options`` (CycleGANConfig field -> value) with preset ``name``'s values, except for the fields in
+    ``explicit`` (given by the user). ``name`` None or "none" returns the options unchanged."""
+    if name in (None, "none"):
+        return dict(options)
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
+    out = dict(options)
+    out.update({k: v for k, v in PRESETS[name].items() if k not in explicit})
+    if "filters" in explicit and "disc_filters" not in explicit:
+        out["disc_filters"] = out["filters"]
+    return out
 
 
 @dataclass

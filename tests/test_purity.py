@@ -14,7 +14,7 @@ import pytest
 PURE = [
     "data.io", "data.metrics", "data.masks", "data.layout", "data.synthetic", "data.hpa",
     "msrgan.tiling", "msrgan.comparison", "msrgan.figures", "vgg19.confusion",
-    "cyclegan_dct.measures", "cyclegan_dct.domains",
+    "cyclegan_dct.measures", "cyclegan_dct.domains", "cyclegan_dct.stats", "cyclegan_dct.polarity",
 ]
 CONFIGS = ["data.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
 PLUMBING = ["data.cli", "data.errors", "data.separability", "vgg19", "msrgan", "cyclegan_dct"]
