@@ -35,6 +35,9 @@ from data.config import PRECISIONS
 @click.option("--stego-n", type=int, default=50, help="Masks in the stego report.")
 @click.option("--masks", type=click.Choice(["cycled", "input"]), default="cycled")
 @cli.config_options(EvalConfig, EvalConfig.CLI_FIELDS, prefix="sd")
+@click.option("--sd-patch-size", "sd_patch_size", type=click.IntRange(min=1), default=EvalConfig.default("patch_size"),
+              help="StarDist training patch [default: the largest multiple of 16 that fits the smallest "
+                   "synthetic image, at most 256].")
 @click.option("--reuse", is_flag=True, help="Reuse existing generate/stego/evaluation outputs under --out.")
 @cli.verbose_option
 @cli.one_line_errors
@@ -42,7 +45,8 @@ def main(cutoffs, models, out, seed, train_args, n_synthetic, size, stego_n, mas
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
     from cyclegan_dct.ablation import ablation_markdown, parse_cutoffs, run_ablation
 
-    eval_config = cli.pop_config(EvalConfig, options, EvalConfig.CLI_FIELDS, prefix="sd", seed=seed)
+    eval_config = cli.pop_config(EvalConfig, options, (*EvalConfig.CLI_FIELDS, "patch_size"), prefix="sd",
+                                 seed=seed)
     model_list = [m for m in (models or "").split(",") if m.strip()]
     for m in model_list:
         if not Path(m).is_dir():

@@ -223,7 +223,7 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
         rows.append(ablation_row(name, cutoff, model_dir, times, stego, evaluation))
     budget = (f"same seed {seed}; {n_synthetic} synthetic {size}x{size} pairs ({masks} masks); StarDist "
               f"{eval_config.epochs} epochs x {eval_config.steps_per_epoch} steps, batch {eval_config.batch_size}, "
-              f"patch {eval_config.patch_size}; CycleGAN budgets per row")
+              f"patch {eval_config.patch_size or 'fitted'}; CycleGAN budgets per row")
     result = {"budget": budget, "seed": seed, "train_options": train_options, "train_args": train_args,
               "n_synthetic": n_synthetic, "size": size, "masks": masks, "rows": rows}
     ablation_plot(rows, out / "ablation.png")

@@ -24,6 +24,7 @@ def test_apply_preset_keeps_explicit_options():
     assert set(PRESETS) == {"cpu"}
 
 
+@pytest.mark.slow  # trains a model through the CLI
 def test_train_cli_preset_cpu(tmp_path):
     args = ["--preset", "cpu", "--crop", "32", "--n-blocks", "1", "--filters", "4", "--epochs", "1",
             "--epochs-decay", "0", "--steps-per-epoch", "1", "--image-every", "100",
