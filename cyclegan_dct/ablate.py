@@ -20,7 +20,9 @@ from data.config import PRECISIONS
 @click.option("--cutoffs", default="1.0,0.75,0.5,0.25", help="Comma-separated; 1.0 = vanilla.")
 @click.option("--models", default=None, help="Comma-separated trained model folders to use instead of training.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("result/cyclegan_dct/ablation"))
-@cli.seed_option(0, "Same seed for every run.")
+@cli.seed_option(0, "Same seed for every run (unless --seeds).")
+@click.option("--seeds", default=None, help="Comma-separated seeds, one run per (cutoff, seed), e.g. 0,1,2 "
+                                            "[default: --seed].")
 @click.option("--epochs", type=int, default=None, help="Passed to cyclegan_dct.train [its default].")
 @click.option("--epochs-decay", type=int, default=None, help="Passed to cyclegan_dct.train.")
 @click.option("--steps-per-epoch", type=int, default=None, help="Passed to cyclegan_dct.train.")
@@ -35,21 +37,26 @@ from data.config import PRECISIONS
 @click.option("--stego-n", type=int, default=50, help="Masks in the stego report.")
 @click.option("--masks", type=click.Choice(["cycled", "input"]), default="cycled")
 @cli.config_options(EvalConfig, EvalConfig.CLI_FIELDS, prefix="sd")
+@click.option("--sd-patch-size", "sd_patch_size", type=click.IntRange(min=1), default=EvalConfig.default("patch_size"),
+              help="StarDist training patch [default: the largest multiple of 16 that fits the smallest "
+                   "synthetic image, at most 256].")
 @click.option("--reuse", is_flag=True, help="Reuse existing generate/stego/evaluation outputs under --out.")
 @cli.verbose_option
 @cli.one_line_errors
-def main(cutoffs, models, out, seed, train_args, n_synthetic, size, stego_n, masks, reuse, **options):
+def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, **options):
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
-    from cyclegan_dct.ablation import ablation_markdown, parse_cutoffs, run_ablation
+    from cyclegan_dct.ablation import ablation_markdown, parse_cutoffs, parse_seeds, run_ablation
 
-    eval_config = cli.pop_config(EvalConfig, options, EvalConfig.CLI_FIELDS, prefix="sd", seed=seed)
+    eval_config = cli.pop_config(EvalConfig, options, (*EvalConfig.CLI_FIELDS, "patch_size"), prefix="sd",
+                                 seed=seed)
     model_list = [m for m in (models or "").split(",") if m.strip()]
     for m in model_list:
         if not Path(m).is_dir():
             raise ValueError(f"{m}: model folder does not exist")
     result = run_ablation(out, cutoffs=None if model_list else parse_cutoffs(cutoffs), models=model_list or None,
                           seed=seed, train_options=options, train_args=train_args, n_synthetic=n_synthetic,
-                          size=size, stego_n=stego_n, masks=masks, eval_config=eval_config, reuse=reuse)
+                          size=size, stego_n=stego_n, masks=masks, eval_config=eval_config, reuse=reuse,
+                          seeds=parse_seeds(seeds) if seeds else None)
     cli.echo(ablation_markdown(result["rows"], result["budget"]), nl=False)
 
 

@@ -1,8 +1,8 @@
-"""Ablation over the DCT cutoff: same seed and budget, one model per cutoff, one table (the library of
-``python -m cyclegan_dct.ablate``).
+"""Ablation over the DCT cutoff: same budget, one model per cutoff and seed, one table and statistics over
+seeds (the library of ``python -m cyclegan_dct.ablate``).
 
 ``python -m cyclegan_dct.ablate --cutoffs 1.0,0.75,0.5,0.25 [--out DIR] [train options]
-[--models DIR1,DIR2,...]``
+[--models DIR1,DIR2,...] [--seeds 0,1,2]``
 
 For each cutoff (1.0 = the vanilla CycleGAN, trained with ``--no-dct``) it
 trains a model with ``python -m cyclegan_dct.train`` (a subprocess, so each run
@@ -14,6 +14,11 @@ and the downstream StarDist evaluation (``cyclegan_dct.evaluation``) in this
 process, through their Python functions. Writes
 ``OUT/ablation.json``, ``OUT/ablation.md`` and ``OUT/ablation.png``; the
 per-cutoff outputs go to ``OUT/{models,logs,synthetic,stego,evaluation}/<name>``.
+With ``--seeds 0,1,2`` every step of a (cutoff, seed) run uses that seed
+(StarDist too), runs are named ``<name>_s<seed>``, finished runs are recorded in
+``OUT/records/`` and skipped when an interrupted ablation is run again, and
+``ablation.json`` adds ``runs``, ``summary`` and ``tests`` (:mod:`cyclegan_dct.stats`:
+paired over seeds, ``scipy.stats.ttest_rel`` with the Wilcoxon p beside it).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from cyclegan_dct import stats
 from cyclegan_dct.config import EvalConfig
 from cyclegan_dct.evaluation import run_evaluation
 from cyclegan_dct.steganography import run_stego
@@ -33,6 +39,7 @@ from cyclegan_dct.synthesis import generate
 from data.io import atomic_path, write_json, write_text
 
 log = logging.getLogger(__name__)
+
 
 def parse_cutoffs(text):
     """"1.0,0.75,0.5" -> [1.0, 0.75, 0.5]; each in (0, 1], no duplicates."""
@@ -48,6 +55,19 @@ def parse_cutoffs(text):
     if len(set(cutoffs)) != len(cutoffs):
         raise ValueError(f"--cutoffs has duplicates: {text!r}")
     return cutoffs
+
+
+def parse_seeds(text):
+    """"0,1,2" -> [0, 1, 2]; integers, no duplicates."""
+    try:
+        seeds = [int(t) for t in str(text).split(",") if t.strip()]
+    except ValueError as e:
+        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from e
+    if not seeds:
+        raise ValueError("--seeds is empty")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds has duplicates: {text!r}")
+    return seeds
 
 
 def run_name(cutoff):
@@ -111,6 +131,8 @@ def ablation_row(name, cutoff, model_dir, times, stego, evaluation):
         "dice_input_cycled": ag["input_vs_cycled"]["dice"]["mean"],
         "dice_input_otsu": ag["input_vs_otsu"]["dice"]["mean"],
         "dice_cycled_otsu": ag["cycled_vs_otsu"]["dice"]["mean"],
+        "polarity_corr": stego.get("polarity", {}).get("correlation", {}).get("mean"),
+        "inverted_fraction": stego.get("polarity", {}).get("inverted_fraction"),
         "precision": m["precision"],
         "recall": m["recall"],
         "f1": m["f1"],
@@ -149,6 +171,7 @@ def ablation_markdown(rows, budget):
 def ablation_plot(rows, path):
     """Three panels: noise sensitivity per run, F1/AP vs cutoff, mask agreement vs cutoff (PNG, atomic)."""
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -160,15 +183,21 @@ def ablation_plot(rows, path):
     axes[0].set(xlabel="noise sigma (grey levels of 255)", ylabel="Dice(cycled, m)", title="Sensitivity",
                 ylim=(0, 1.02))
     axes[0].legend()
-    order = sorted(rows, key=lambda r: r["cutoff"])
-    cut = [r["cutoff"] for r in order]
+    cut = sorted({r["cutoff"] for r in rows})
+
+    def per_cutoff(ax, key, label):
+        """Per-seed points and the mean over seeds at each cutoff."""
+        line = ax.plot(cut, [np.mean([r[key] for r in rows if r["cutoff"] == c]) for c in cut], marker="o",
+                       label=label)[0]
+        ax.scatter([r["cutoff"] for r in rows], [r[key] for r in rows], s=12, alpha=0.5, color=line.get_color())
+
     for key, label in (("f1", "F1@0.5"), ("ap", "AP@0.5"), ("mean_f1", "mean F1")):
-        axes[1].plot(cut, [r[key] for r in order], marker="o", label=label)
+        per_cutoff(axes[1], key, label)
     axes[1].set(xlabel="DCT cutoff (1 = vanilla)", ylabel="score on real nuclei", title="StarDist downstream")
     axes[1].legend()
     for key, label in (("dice_input_cycled", "m vs cycled"), ("dice_input_otsu", "m vs Otsu(G(m))"),
                        ("dice_cycled_otsu", "cycled vs Otsu")):
-        axes[2].plot(cut, [r[key] for r in order], marker="o", label=label)
+        per_cutoff(axes[2], key, label)
     axes[2].set(xlabel="DCT cutoff (1 = vanilla)", ylabel="Dice", title="Agreement", ylim=(0, 1.02))
     axes[2].legend()
     fig.tight_layout()
@@ -178,53 +207,76 @@ def ablation_plot(rows, path):
 
 
 def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, train_args="", n_synthetic=200,
-                 size=256, stego_n=50, masks="cycled", eval_config=None, reuse=False):
-    """Train (or take) one model per cutoff, then generate + stego + evaluate each; write the table and plot."""
+                 size=256, stego_n=50, masks="cycled", eval_config=None, reuse=False, seeds=None):
+    """Train (or take) one model per cutoff (and per seed of ``seeds``), then generate + stego + evaluate each
+    with that seed (StarDist too); write the table, the plot, and over seeds the summary and paired tests.
+
+    With several seeds, runs are named ``<name>_s<seed>`` and each finished run's row is kept in
+    ``OUT/records/<name>.json``: an interrupted ablation, run again, skips the finished (cutoff, seed) runs.
+    """
     out = Path(out)
-    eval_config = eval_config or EvalConfig(seed=seed)
+    seeds = list(seeds) if seeds else [seed]
+    eval_config = eval_config or EvalConfig(seed=seeds[0])
     train_options = dict(train_options or {})
     runs = []
-    if models:
-        for m in models:
-            runs.append((Path(m).name, model_cutoff(m), Path(m)))
-    else:
-        for c in cutoffs:
-            runs.append((run_name(c), c, out / "models" / run_name(c)))
+    for s_ in seeds:
+        suffix = f"_s{s_}" if len(seeds) > 1 else ""
+        if models:
+            for m in models:
+                runs.append((Path(m).name + suffix, model_cutoff(m), Path(m), s_))
+        else:
+            for c in cutoffs:
+                runs.append((run_name(c) + suffix, c, out / "models" / (run_name(c) + suffix), s_))
     names = [r[0] for r in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"run names must differ, got {names}")
     rows = []
-    for name, cutoff, model_dir in runs:
+    for name, cutoff, model_dir, run_seed in runs:
+        record = out / "records" / f"{name}.json"
+        if len(seeds) > 1 and record.is_file():
+            log.info(f"[ablate] {name}: finished earlier, reusing {record}")
+            rows.append(json.loads(record.read_text()))
+            continue
+        run_eval_config = eval_config.replace(seed=run_seed)
         times = {}
         if not models:
-            cmd = train_command(cutoff, model_dir, out / "logs" / name, seed, train_options, train_args)
+            cmd = train_command(cutoff, model_dir, out / "logs" / name, run_seed, train_options, train_args)
             times["train"] = _run(cmd, f"training {name}")
         syn = out / "synthetic" / name
         times["generate"] = 0.0
         if not (reuse and (syn / "summary.json").is_file()):
             log.info(f"[ablate] generating {n_synthetic} pairs with {name}")
             t0 = time.perf_counter()
-            generate(model_dir, n=n_synthetic, out=syn, size=size, seed=seed)
+            generate(model_dir, n=n_synthetic, out=syn, size=size, seed=run_seed)
             times["generate"] = time.perf_counter() - t0
         stego_json = out / "stego" / name / "stego.json"
         if reuse and stego_json.is_file():
             stego = json.loads(stego_json.read_text())
         else:
             log.info(f"[ablate] stego report {name}")
-            stego = run_stego(model_dir, out / "stego" / name, n=stego_n, size=size, seed=seed)
+            stego = run_stego(model_dir, out / "stego" / name, n=stego_n, size=size, seed=run_seed)
         eval_json = out / "evaluation" / name / "evaluation.json"
         if reuse and eval_json.is_file():
             evaluation = json.loads(eval_json.read_text())
         else:
             log.info(f"[ablate] StarDist evaluation {name}")
-            evaluation = run_evaluation(syn, out / "evaluation" / name, eval_config, masks=masks, label=name)
-        rows.append(ablation_row(name, cutoff, model_dir, times, stego, evaluation))
-    budget = (f"same seed {seed}; {n_synthetic} synthetic {size}x{size} pairs ({masks} masks); StarDist "
-              f"{eval_config.epochs} epochs x {eval_config.steps_per_epoch} steps, batch {eval_config.batch_size}, "
-              f"patch {eval_config.patch_size}; CycleGAN budgets per row")
-    result = {"budget": budget, "seed": seed, "train_options": train_options, "train_args": train_args,
-              "n_synthetic": n_synthetic, "size": size, "masks": masks, "rows": rows}
+            evaluation = run_evaluation(syn, out / "evaluation" / name, run_eval_config, masks=masks, label=name)
+        rows.append({**ablation_row(name, cutoff, model_dir, times, stego, evaluation), "seed": run_seed})
+        if len(seeds) > 1:
+            write_json(record, rows[-1])
+    budget = (f"seeds {','.join(map(str, seeds))}; {n_synthetic} synthetic {size}x{size} pairs ({masks} masks); "
+              f"StarDist {eval_config.epochs} epochs x {eval_config.steps_per_epoch} steps, "
+              f"batch {eval_config.batch_size}, patch {eval_config.patch_size or 'fitted'}; CycleGAN budgets per row")
+    result = {"budget": budget, "seed": seeds[0], "seeds": seeds, "train_options": train_options,
+              "train_args": train_args, "n_synthetic": n_synthetic, "size": size, "masks": masks, "rows": rows,
+              "runs": rows, "summary": stats.summarize(rows), "tests": stats.paired_tests(rows),
+              "tests_note": "paired over seeds: mean difference DCT - vanilla, 95 % t CI, p of scipy.stats.ttest_rel "
+                            "(primary) and exact Wilcoxon signed-rank p (cannot go below 2 / 2**n)"}
     ablation_plot(rows, out / "ablation.png")
-    write_text(out / "ablation.md", ablation_markdown(rows, budget))
+    md = ablation_markdown(rows, budget)
+    if len(seeds) > 1:
+        md += ("\n## Over seeds\n\n" + result["tests_note"] + ".\n\n"
+               + stats.tests_markdown(result["summary"], result["tests"]))
+    write_text(out / "ablation.md", md)
     write_json(out / "ablation.json", result)
     return result

@@ -26,6 +26,8 @@ class CycleGANConfig(Config):
     (``DCTLowPass``); ``dct=False`` or ``dct_cutoff=1.0`` is the vanilla CycleGAN.
     ``steps_per_epoch`` defines an epoch since the domains are sampled on
     the fly (the reference's epoch is one pass over its image folder).
+    ``lambda_polarity`` (not in the reference; default 0) weighs
+    ``model.polarity_loss``, an anchor against contrast-inverted nuclei.
     ``mask_stats`` is ``data.masks.MaskStats.to_dict()``: the
     ellipse statistics of domain A, reused by ``generate``.
     """
@@ -42,6 +44,8 @@ class CycleGANConfig(Config):
     dct_both: bool = param(False, "Also low-pass F(b) in the B->A->B cycle.")
     lambda_cycle: float = param(10.0, "Cycle-consistency weight lambda.")
     lambda_identity: float = param(0.0, "Identity loss weight, relative to lambda=10 (reference: 0.5).")
+    lambda_polarity: float = param(0.0, "Weight of the polarity anchor mean(relu(0.5 - corr(mask, G(mask)))) "
+                                        "against contrast-inverted nuclei (not in the reference).")
     pool_size: int = param(50, "Image pool size per discriminator.")
     learning_rate: float = param(2e-4, "Adam learning rate.")
     beta_1: float = param(0.5, "Adam beta_1.")
@@ -83,7 +87,7 @@ class CycleGANConfig(Config):
             bad.append(f"dct_cutoff={self.dct_cutoff} (must be in (0, 1])")
         if self.dct_both and not self.dct:
             bad.append("dct_both=True needs dct=True")
-        for name in ("lambda_cycle", "lambda_identity"):
+        for name in ("lambda_cycle", "lambda_identity", "lambda_polarity"):
             if float(getattr(self, name)) < 0:
                 bad.append(f"{name}={getattr(self, name)} (must be >= 0)")
         if not float(self.learning_rate) > 0:
@@ -93,17 +97,44 @@ class CycleGANConfig(Config):
         return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
 
 
+PRESETS = {
+    # 2-core CPU, ~30 min: the reduced networks of the README's measured runs, bf16, 4000 steps, and the
+    # reference's identity loss (0.5), without which G learned contrast-inverted nuclei (README, "Why the
+    # mapping inverted"). Keys are CycleGANConfig fields; disc_filters follows filters.
+    "cpu": dict(crop=128, n_blocks=6, filters=16, disc_filters=16, precision="mixed_bfloat16", lambda_identity=0.5,
+                epochs=10, epochs_decay=6, steps_per_epoch=250),
+}
+"""Named configurations (``cyclegan_dct.train --preset NAME``); options given explicitly win."""
+
+
+def apply_preset(name, options, explicit=()):
+    """``options`` (CycleGANConfig field -> value) with preset ``name``'s values, except for the fields in
+    ``explicit`` (given by the user). ``name`` None or "none" returns the options unchanged."""
+    if name in (None, "none"):
+        return dict(options)
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
+    out = dict(options)
+    out.update({k: v for k, v in PRESETS[name].items() if k not in explicit})
+    if "filters" in explicit and "disc_filters" not in explicit:
+        out["disc_filters"] = out["filters"]
+    return out
+
+
 @dataclass
 class EvalConfig(Config):
     """StarDist training budget and architecture of ``python -m cyclegan_dct.evaluate`` (defaults: StarDist's
     ``Config2D`` and its example notebook, grid 2: 32 rays, U-Net depth 3 with 32 base filters, 256x256 patches,
-    batch 4, 400 epochs of 100 steps, lr 3e-4)."""
+    batch 4, 400 epochs of 100 steps, lr 3e-4). ``patch_size=None`` (the default): fitted to the training
+    images by :func:`cyclegan_dct.evaluation.fit_patch_size`, the largest multiple of 16 and of
+    ``grid * 2**unet_depth`` that fits the smallest one, at most 256 (StarDist's 256 for images >= 256 px)."""
 
     n_rays: int = param(32, "StarDist rays.")
     grid: int = param(2, "StarDist grid (subsampling of the prediction).")
     unet_depth: int = param(3, "U-Net depth.")
     unet_filters: int = param(32, "U-Net filters of the first level.")
-    patch_size: int = param(256, "Training patch size (divisible by grid * 2**unet_depth).")
+    patch_size: int | None = param(None, "Training patch size (divisible by grid * 2**unet_depth); None: the largest "
+                                         "multiple of 16 that fits the smallest synthetic image, at most 256.")
     batch_size: int = param(4, "StarDist batch size.")
     epochs: int = param(400, "StarDist epochs.")
     steps_per_epoch: int = param(100, "StarDist steps per epoch.")
@@ -111,17 +142,19 @@ class EvalConfig(Config):
     optimize_thresholds: bool = param(True, "Tune StarDist's prob/NMS thresholds on the synthetic validation pairs.")
     seed: int = param(0, "Seed of the StarDist training.")
 
-    CLI_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "patch_size", "n_rays", "grid", "unet_depth",
+    CLI_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "n_rays", "grid", "unet_depth",
                   "unet_filters", "val_fraction", "optimize_thresholds")
-    """The fields ``evaluate`` and ``ablate`` expose as options (the seed is shared with the command's own)."""
+    """The fields ``evaluate`` and ``ablate`` expose as options (the seed is shared with the command's own;
+    ``patch_size``, whose default is None, has its own option in each)."""
 
     def problems(self):
-        bad = positive(self, "n_rays", "grid", "unet_depth", "unet_filters", "patch_size", "batch_size", "epochs",
+        bad = positive(self, "n_rays", "grid", "unet_depth", "unet_filters", "batch_size", "epochs",
                        "steps_per_epoch")
+        bad += positive(self, "patch_size", allow_none=True)
         if not 0.0 < self.val_fraction < 1.0:
             bad.append(f"val_fraction={self.val_fraction!r} (must be in (0, 1))")
         if not bad:
             div = self.grid * 2**self.unet_depth
-            if self.patch_size % div:
+            if self.patch_size is not None and self.patch_size % div:
                 bad.append(f"patch_size={self.patch_size} (must be divisible by grid * 2**unet_depth = {div})")
         return bad

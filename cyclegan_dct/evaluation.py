@@ -21,6 +21,8 @@ the ``evaluation.json`` of several runs side by side (``comparison.md/json``).
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from pathlib import Path
 
@@ -30,6 +32,24 @@ from cyclegan_dct.measures import IOU_THRESHOLDS, segmentation_scores
 from data.io import ImageError, list_images, read_image, write_json, write_text
 
 MASK_FOLDERS = {"cycled": "cycled_masks", "input": "masks"}
+
+MAX_AUTO_PATCH = 256
+
+log = logging.getLogger(__name__)
+
+
+def fit_patch_size(smallest, grid=2, unet_depth=3, cap=MAX_AUTO_PATCH, multiple=16):
+    """The largest StarDist training patch that fits an image of ``smallest`` px: a multiple of
+    ``multiple`` and of ``grid * 2**unet_depth`` (StarDist's divisibility rule), at most ``cap``.
+
+    ``fit_patch_size(64) == 64``, ``fit_patch_size(100) == 96``, ``fit_patch_size(512) == 256``.
+    """
+    step = math.lcm(int(multiple), int(grid) * 2 ** int(unet_depth))
+    size = min(int(smallest), int(cap)) // step * step
+    if size < step:
+        raise ValueError(f"the smallest synthetic image ({smallest} px) is smaller than the smallest StarDist "
+                         f"patch ({step} px for grid {grid}, U-Net depth {unet_depth})")
+    return size
 
 
 def _read_pairs(image_dir, mask_dir):
@@ -160,6 +180,11 @@ def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, tes
     t0 = time.perf_counter()
     images, labels, _ = load_synthetic(synthetic, masks)
     test_x, test_y, source = load_test_data(test_images, test_masks)
+    auto_patch = config.patch_size is None
+    if auto_patch:
+        smallest = min(min(x.shape[:2]) for x in images)
+        config = config.replace(patch_size=fit_patch_size(smallest, config.grid, config.unet_depth))
+        log.info("StarDist patch size %d (fits the smallest synthetic image, %d px)", config.patch_size, smallest)
     out = Path(out)
     model, info = train_stardist(images, labels, config, out / "stardist")
     t1 = time.perf_counter()
@@ -172,7 +197,8 @@ def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, tes
         "masks": masks,
         "synthetic_summary": _synthetic_info(synthetic),
         "test_data": {"source": source, "n_images": len(test_x), "n_nuclei": scores["n_true"]},
-        "budget": {**config.to_dict(), "n_train": info["n_train"], "n_val": info["n_val"]},
+        "budget": {**config.to_dict(), "patch_size_auto": auto_patch, "n_train": info["n_train"],
+                   "n_val": info["n_val"]},
         "thresholds": {"prob": float(model.thresholds.prob), "nms": float(model.thresholds.nms)},
         "metrics": scores,
         "wall_time_s": {

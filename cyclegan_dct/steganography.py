@@ -21,6 +21,9 @@ none for a vanilla one), exactly as in the A->B->A training cycle:
    in grey levels of 255.
 4. **Agreement**: Dice/IoU between m, the cycled mask (F(filter(G(m))) > 0) and
    an independent Otsu + connected-components segmentation of G(m).
+5. **Polarity** (:mod:`cyclegan_dct.polarity`): Pearson correlation between
+   m's foreground and G(m) (negative = contrast-inverted nuclei), the share of
+   inverted images, and Dice(m, Otsu(G(m))).
 
 Writes ``stego.json`` and ``stego.png`` into ``--out``.
 """
@@ -33,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cyclegan_dct import measures
+from cyclegan_dct import measures, polarity
 from cyclegan_dct.filtering import back_to_a, predict
 from data.io import ImageError, list_images, read_image, to_unit, write_json, write_png
 
@@ -162,6 +165,7 @@ def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
             "real_source": real_source,
         },
         "agreement": agreement,
+        "polarity": {k: v for k, v in polarity.polarity_report(truth, fake[..., 0]).items() if k != "per_image"},
         "panel_columns": list(PANEL_COLUMNS),
     }
     panel = visibility_panel(masks, fake[..., 0], real, cutoff)

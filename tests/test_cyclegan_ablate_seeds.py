@@ -1,0 +1,102 @@
+"""cyclegan_dct.ablate --seeds: one run per (cutoff, seed), seeded per run, summary and paired tests in
+ablation.json, and resume of an interrupted ablation without redoing the finished runs (no training here:
+the train/generate/stego/evaluate steps are replaced by recording fakes)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cyclegan_dct import ablate, ablation
+from cyclegan_dct.config import CycleGANConfig
+from data.io import write_json
+
+F1 = {(1.0, 0): 0.40, (1.0, 1): 0.50, (1.0, 2): 0.60, (0.5, 0): 0.50, (0.5, 1): 0.80, (0.5, 2): 0.80}
+
+
+class Fakes:
+    def __init__(self, fail_on=None):
+        self.calls = []
+        self.fail_on = fail_on
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(ablation, "_run", self.train)
+        monkeypatch.setattr(ablation, "generate", self.generate)
+        monkeypatch.setattr(ablation, "run_stego", self.stego)
+        monkeypatch.setattr(ablation, "run_evaluation", self.evaluate)
+
+    def train(self, cmd, what):
+        model_dir = cmd[cmd.index("--backup-dir") + 1]
+        seed = int(cmd[cmd.index("--seed") + 1])
+        cutoff = 1.0 if "--no-dct" in cmd else float(cmd[cmd.index("--dct-cutoff") + 1])
+        if self.fail_on == (cutoff, seed):
+            raise ValueError(f"{what} failed (simulated interruption)")
+        self.calls.append(("train", cutoff, seed))
+        write_json(Path(model_dir) / "config.json",
+                   CycleGANConfig(dct=cutoff < 1, dct_cutoff=min(cutoff, 1.0), seed=seed).to_dict())
+        return 1.0
+
+    def generate(self, model_dir, n, out, size, seed):
+        self.calls.append(("generate", str(model_dir), seed))
+
+    def stego(self, model_dir, out, n, size, seed):
+        self.calls.append(("stego", str(model_dir), seed))
+        cutoff = ablation.model_cutoff(model_dir)
+        dice = {"dice": {"mean": 0.9, "std": 0.0, "n": n}}
+        return {"agreement": {"input_vs_cycled": dice, "input_vs_otsu": dice, "cycled_vs_otsu": dice},
+                "sensitivity": [{"sigma": s, "dice_mean": 0.9 - 0.01 * s * (1 + cutoff)} for s in (0, 1, 2, 4, 8)],
+                "high_frequency_energy": {"cutoff": 0.5, "generated": {"fraction": {"mean": 0.05}},
+                                          "real": {"fraction": {"mean": 0.05}}},
+                "polarity": {"correlation": {"mean": 0.8}, "inverted_fraction": 0.0}}
+
+    def evaluate(self, syn, out, config, masks, label):
+        cutoff = 1.0 if label.startswith("vanilla") else 0.5
+        self.calls.append(("evaluate", label, config.seed))
+        f1 = F1[(cutoff, config.seed)]
+        return {"metrics": {"precision": f1, "recall": f1, "f1": f1, "ap": f1 / 2, "mean_f1": f1},
+                "wall_time_s": {"train": 1.0}}
+
+
+def _args(out):
+    return ["--cutoffs", "1.0,0.5", "--seeds", "0,1,2", "--out", str(out), "--sd-epochs", "1",
+            "--sd-steps-per-epoch", "1"]
+
+
+def test_parse_seeds():
+    assert ablation.parse_seeds("0, 1,2") == [0, 1, 2]
+    for bad in ("", "0,0", "a"):
+        with pytest.raises(ValueError):
+            ablation.parse_seeds(bad)
+
+
+def test_seed_loop_statistics_and_resume(tmp_path, monkeypatch):
+    out = tmp_path / "abl"
+    first = Fakes(fail_on=(0.5, 1))  # interrupted at the 4th of 6 runs (seed-major order)
+    first.install(monkeypatch)
+    res = CliRunner().invoke(ablate.main, _args(out))
+    assert res.exit_code != 0 and "simulated interruption" in res.output
+    assert [c for c in first.calls if c[0] == "train"] == [("train", 1.0, 0), ("train", 0.5, 0), ("train", 1.0, 1)]
+    # every step of a run uses that run's seed, StarDist included
+    assert ("evaluate", "vanilla_s1", 1) in first.calls
+    assert ("generate", str(out / "models" / "vanilla_s1"), 1) in first.calls
+
+    again = Fakes()
+    again.install(monkeypatch)
+    res = CliRunner().invoke(ablate.main, _args(out))
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    trained = [c for c in again.calls if c[0] == "train"]
+    assert trained == [("train", 0.5, 1), ("train", 1.0, 2), ("train", 0.5, 2)]  # finished runs not redone
+    r = json.loads((out / "ablation.json").read_text())
+    assert r["seeds"] == [0, 1, 2] and len(r["runs"]) == 6
+    assert sorted((x["cutoff"], x["seed"]) for x in r["runs"]) == sorted(F1)
+    assert r["summary"]["vanilla"]["f1"]["mean"] == pytest.approx(0.5)
+    assert r["summary"]["vanilla"]["f1"]["std"] == pytest.approx(0.1)
+    assert r["summary"]["dct0.5"]["f1"]["n"] == 3
+    t = r["tests"]["dct0.5"]["f1"]
+    assert t["mean_diff"] == pytest.approx(0.2) and t["test"] == "ttest_rel" and t["seeds"] == [0, 1, 2]
+    assert t["p_ttest_rel"] == pytest.approx(1 - (12 / 14) ** 0.5, rel=1e-6)
+    assert r["tests"]["dct0.5"]["sensitivity.2"]["mean_diff"] == pytest.approx(0.01)  # 0.87 - 0.86
+    md = (out / "ablation.md").read_text()
+    assert "## Over seeds" in md and "| dct0.5 - vanilla | F1@0.5 | +0.200 |" in md
+    assert (out / "ablation.png").is_file()
