@@ -232,7 +232,7 @@ needs_spec = pytest.mark.skipif(not (_installed("bioimageio.spec") and _installe
                                 reason="bioimageio.spec/core not installed (pip install -e '.[bioimageio]')")
 full_validation = pytest.mark.skipif(
     os.environ.get("GANMICRO_FULL_VALIDATION") != "1",
-    reason="more official-validator runs (45-107 s each); GANMICRO_FULL_VALIDATION=1 runs them")
+    reason="more official-validator runs (16-107 s each); GANMICRO_FULL_VALIDATION=1 runs them")
 """The default run keeps one ``bioimageio.core`` run (the mSRGAN package, both weight formats); the same
 validator on the other packages and through its CLI runs only when asked, to keep the suite's time."""
 
