@@ -1,6 +1,7 @@
 """Image-quality and segmentation-overlap metrics (pure numpy + scikit-image).
 
-PSNR and SSIM compare a reconstruction with its reference (super-resolution);
+PSNR and SSIM compare a reconstruction with its reference (super-resolution),
+and :func:`ssim_map` / :func:`abs_error_map` show where they differ (quality-control maps);
 Dice and IoU compare binary foreground masks (segmentation). Instance-level
 matching (F1 at an IoU threshold) is ``stardist.matching``'s job.
 """
@@ -33,13 +34,40 @@ def ssim(ref, test, data_range=255):
     ``(H, W)`` images as grey. Images smaller than 7 px use the largest odd window that fits.
     """
     ref, test = _pair(ref, test)
-    multichannel = ref.ndim == 3
-    side = min(ref.shape[:2])
+    return float(structural_similarity(ref, test, data_range=data_range, win_size=_ssim_window(ref.shape),
+                                       channel_axis=-1 if ref.ndim == 3 else None))
+
+
+def _ssim_window(shape):
+    """Side of the SSIM window: 7 (scikit-image's default), or the largest odd side that fits."""
+    side = min(shape[:2])
     win = min(7, side if side % 2 else side - 1)
     if win < 3:
-        raise ValueError(f"images of shape {ref.shape} are too small for SSIM (need >= 3 x 3)")
-    return float(structural_similarity(ref, test, data_range=data_range, win_size=win,
-                                       channel_axis=-1 if multichannel else None))
+        raise ValueError(f"images of shape {shape} are too small for SSIM (need >= 3 x 3)")
+    return win
+
+
+def ssim_map(ref, test, data_range=255):
+    """Local SSIM at every pixel, float64 (H, W), on the convention of :func:`ssim` (quality-control map).
+
+    ``skimage.metrics.structural_similarity(..., full=True)`` with the same
+    window and ``data_range``; for ``(H, W, C)`` images the per-channel maps
+    are averaged. 1 where ``test`` equals ``ref`` locally. The mean of the map
+    without its border of ``(win - 1) // 2`` pixels (3 for the 7 px window)
+    is :func:`ssim`.
+    """
+    ref, test = _pair(ref, test)
+    multichannel = ref.ndim == 3
+    _, full = structural_similarity(ref, test, data_range=data_range, win_size=_ssim_window(ref.shape),
+                                    channel_axis=-1 if multichannel else None, full=True)
+    return full.mean(axis=-1) if multichannel else full
+
+
+def abs_error_map(ref, test):
+    """``|test - ref|`` at every pixel, float64 (H, W), in the images' units; averaged over channels for (H, W, C)."""
+    ref, test = _pair(ref, test)
+    err = np.abs(test - ref)
+    return err.mean(axis=-1) if ref.ndim == 3 else err
 
 
 def _masks(a, b):

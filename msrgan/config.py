@@ -91,3 +91,54 @@ class MSRGANConfig(Config):
         """Side of the low-resolution input (HR size / 4; 24 for the original)."""
         return self.image_size // self.scale
 
+
+
+SRCNN_PADDINGS = ("reflect", "same")
+"""SRCNN paddings that keep the HR size (``build_srcnn(padding="valid")``, the paper's, does not)."""
+
+
+@dataclass
+class SRCNNConfig(Config):
+    """Hyper-parameters of the SRCNN baseline (Dong et al. 2014, 9-1-5, 64/32 filters) and its training run.
+
+    Trained on the same data and bicubic downscale as mSRGAN (MSE on the 4x
+    bicubic upsampling, Adam instead of the paper's SGD: see the README).
+    """
+
+    # network
+    n1: int = param(64, "Filters of the 9x9 patch-extraction layer.")
+    n2: int = param(32, "Filters of the 1x1 non-linear mapping layer.")
+    padding: str = param("reflect", "reflect: the paper's valid convolutions on the bicubic image reflection-padded "
+                                    "by 6 px; same: zero-padded convolutions. Both give the HR size.")
+    image_size: int = param(96, "HR side of the training crops (multiple of 4, >= 16); the LR input is a quarter.")
+    scale: int = param(SCALE, "Upscaling factor (the bicubic layer's).")
+    # optimisation
+    lr: float = param(1e-3, "Adam learning rate.")
+    batch_size: int = param(16, "Global batch size.")
+    # run
+    epochs: int = param(4, "Total number of epochs (a resumed run continues).")
+    steps_per_epoch: int | None = param(100, "Steps per epoch [None: train images / batch].")
+    val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
+    seed: int = param(0, "Random seed (weights, data order).")
+    precision: str = param("float32", "Keras dtype policy of training.")
+    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices.")
+    data_dir: str | None = param(None, "Folder with train/ and test/ (NN_<id>.png, RGB); default: embedded demo data.")
+    demo_n: int = param(1300, "Number of demo images (train + test) without --data-dir.")
+    augment: bool = param(False, "Apply data.pipeline's training augmentation to the HR images.")
+    log_every: int = param(10, "TensorBoard step scalars every N steps.")
+
+    def problems(self):
+        bad = positive(self, "n1", "n2", "batch_size", "epochs", "log_every", "demo_n")
+        bad += positive(self, "steps_per_epoch", "val_steps", allow_none=True)
+        if not self.lr > 0:
+            bad.append(f"lr={self.lr!r} (must be > 0)")
+        if self.scale != SCALE:
+            bad.append(f"scale={self.scale!r} (the evaluation and prediction take 4x generators)")
+        if self.image_size % self.scale or self.image_size < 16:
+            bad.append(f"image_size={self.image_size!r} (must be a multiple of 4, >= 16)")
+        return (bad + one_of(self, "padding", SRCNN_PADDINGS) + one_of(self, "precision", PRECISIONS)
+                + one_of(self, "strategy", STRATEGIES))
+
+
+SRCNN_ARCHITECTURE_KEYS = ("n1", "n2", "padding", "scale")
+"""SRCNN fields a resumed run must keep."""

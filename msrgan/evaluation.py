@@ -4,6 +4,13 @@ Example::
 
     python -m msrgan.evaluate backup/msrgan/generator.keras                 # embedded demo test split
     python -m msrgan.evaluate --data-dir DIR --out result/eval a.keras b.keras
+    python -m msrgan.evaluate backup/msrgan/generator.keras --compare other/generator.keras,x.keras
+
+Methods, in the report's order: nearest, bicubic, SRCNN (``--srcnn PATH``, or
+``backup/srcnn/srcnn.keras`` when it exists), the MSE-only pre-trained generator
+(``generator_pretrained.keras`` beside a MODEL), each MODEL, each ``--compare``
+model (``--no-siblings`` skips the files found by default). Every model must be
+a 4x generator (:func:`msrgan.load_generator`): (B, h, w, 3) in [-1, 1] -> (B, 4h, 4w, 3).
 
 For each test image (``DIR/test/NN_<id>.png``, or the demo test split) the
 low-resolution input is made exactly as in training: the HR image in [-1, 1]
@@ -11,12 +18,14 @@ downscaled 4x by :func:`data.pipeline.downscale` (bicubic ``tf.image.resize``,
 not quantised). Nearest and bicubic baselines upscale that same input with
 ``tf.image.resize``; every output is converted to 8-bit RGB before scoring
 (:mod:`msrgan.comparison`). Writes ``report.json`` (mean, std and per-image
-values), ``report.md`` (table) and ``comparison.png`` (LR | bicubic | each
-model | HR for the first ``--n-show`` images).
+values, roles, paired Wilcoxon tests of each method against bicubic),
+``report.md`` (tables) and ``comparison.png`` (LR | bicubic | each model | HR |
+SSIM map | absolute-error map of the first MODEL, for the first ``--n-show`` images).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +34,8 @@ from data import io
 from msrgan import comparison
 from msrgan.config import SCALE
 
+PRETRAINED_FILE = "generator_pretrained.keras"  # the MSE-only pre-trained generator, beside generator.keras
+DEFAULT_SRCNN = "backup/srcnn/srcnn.keras"  # python -m msrgan.train --model srcnn's default export
 LR_NOTE = "LR = bicubic 4x downscale of the HR image in [-1, 1] (data.pipeline.downscale, as in training)"
 
 
@@ -112,41 +123,95 @@ def evaluate(resolvers, images, n_show=4, batch_size=16, on_batch=None):
     return scores, [shown[i] for i in sorted(shown)]
 
 
-def compare(models, data_dir=None, n_show=4, batch_size=16, tile=128, overlap=16, on_images=None, on_batch=None):
-    """Score the generator files ``models`` against nearest and bicubic upscaling on the test images.
+def collect_models(models, compare=(), srcnn=None, siblings=True, default_srcnn=DEFAULT_SRCNN):
+    """The models to evaluate as ``[(path, role)]`` in report order, each file once.
 
-    Returns the report dict (as ``report.json``) and the comparison figure (uint8 RGB).
-    ``on_images(n)`` is called once the ``n`` test images are read, ``on_batch(k)``
-    after each batch of ``k`` images (a progress bar).
+    Roles: ``srcnn`` (``srcnn``, else with ``siblings`` ``default_srcnn`` when
+    it is a file), ``pretrained`` (with ``siblings``, ``generator_pretrained.keras``
+    beside a model), ``model`` (each of ``models``), ``compare`` (each of
+    ``compare``). A file found by default never replaces one listed in ``models``
+    or ``compare``; a file listed twice keeps its first role.
     """
+    listed = {os.path.realpath(p) for p in [*models, *compare]}
+    entries = []
+    if srcnn is not None:
+        entries.append((Path(srcnn), "srcnn"))
+    elif siblings and default_srcnn is not None and Path(default_srcnn).is_file():
+        if os.path.realpath(default_srcnn) not in listed:
+            entries.append((Path(default_srcnn), "srcnn"))
+    for m in map(Path, models):
+        path = m.parent / PRETRAINED_FILE
+        if siblings and path.is_file() and os.path.realpath(path) not in listed:
+            entries.append((path, "pretrained"))
+        entries.append((m, "model"))
+    entries += [(Path(c), "compare") for c in compare]
+    seen, out = set(), []
+    for path, role in entries:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            out.append((path, role))
+    return out
+
+
+def split_paths(values):
+    """``--compare`` values: comma-separated lists, the option possibly repeated; empty items dropped."""
+    return [Path(p.strip()) for v in values for p in v.split(",") if p.strip()]
+
+
+def load_resolvers(entries, tile=128, overlap=16):
+    """``(labels, {label: SuperResolver})`` for ``(path, role)`` entries (labels:
+    :func:`msrgan.comparison.unique_names` of the paths). Each file goes through
+    :func:`msrgan.load_generator`: a missing, unreadable or not-4x-RGB model raises one line naming it."""
     import msrgan
     from msrgan import inference
 
-    names, images = load_test_images(data_dir)
-    labels = comparison.unique_names(models)
+    labels = comparison.unique_names([p for p, _ in entries])
     resolvers = {
         label: inference.SuperResolver(msrgan.load_generator(path), tile, overlap)
-        for label, path in zip(labels, models)
+        for label, (path, _) in zip(labels, entries)
     }
+    return labels, resolvers
+
+
+def compare(models, data_dir=None, n_show=4, batch_size=16, tile=128, overlap=16, on_images=None, on_batch=None,
+            compare_with=(), srcnn=None, siblings=True, max_images=None, default_srcnn=DEFAULT_SRCNN):
+    """Score the generator files ``models`` (and the baselines, see :func:`collect_models`) against nearest and
+    bicubic upscaling on the test images (the first ``max_images`` when given).
+
+    Returns the report dict (as ``report.json``) and the comparison figure (uint8 RGB).
+    ``on_images(n)`` is called once the ``n`` test images are read and the models
+    loaded, ``on_batch(k)`` after each batch of ``k`` images (a progress bar).
+    """
+    entries = collect_models(models, compare_with, srcnn, siblings, default_srcnn)
+    names, images = load_test_images(data_dir)
+    if max_images is not None:
+        names, images = names[:max_images], images[:max_images]
+    labels, resolvers = load_resolvers(entries, tile, overlap)
     if on_images is not None:
-        on_images(len(images))
+        on_images(len(images), len(resolvers))
     scores, shown = evaluate(resolvers, images, n_show, batch_size, on_batch=on_batch)
     summary = scores.summary()
-    columns = ["LR", "bicubic", *resolvers, "HR"]
-    captions = [
-        {m: f"{summary[m]['psnr']['values'][i]:.2f} dB / {summary[m]['ssim']['values'][i]:.3f}" for m in columns[1:-1]}
-        for i in range(len(shown))
-    ]
-    figure = comparison.comparison_figure(shown, columns, captions)
+    tests = scores.paired_tests(comparison.REFERENCE)
+    qc_label = labels[[role for _, role in entries].index("model")]
+    figure = comparison.report_figure(shown, summary, list(summary), qc_method=qc_label)
     report = {
         "n_images": len(images),
         "data": str(data_dir) if data_dir is not None else "embedded demo test split (data.synthetic.demo_split)",
         "lr": LR_NOTE,
         "metrics": "scikit-image PSNR and SSIM, data_range 255, on 8-bit RGB; std is the population std",
-        "models": {label: str(path) for label, path in zip(labels, models)},
+        "models": {label: str(path) for label, (path, _) in zip(labels, entries)},
+        "roles": {label: role for label, (_, role) in zip(labels, entries)},
         "images": names,
         "methods": summary,
         "method_order": list(summary),  # write_json sorts keys; this keeps the table's order
+        "paired_tests": {
+            "reference": comparison.REFERENCE,
+            "test": "Wilcoxon signed-rank, two-sided, per image (data.stats.paired_wilcoxon); "
+                    "median_difference = method - reference",
+            "methods": tests,
+        },
+        "qc_maps": {"method": qc_label, "images": names[: len(shown)]},
     }
     return report, figure
 
@@ -154,7 +219,11 @@ def compare(models, data_dir=None, n_show=4, batch_size=16, tile=128, overlap=16
 def write_report(out_dir, report, figure):
     """``report.json``, ``report.md`` and ``comparison.png`` in ``out_dir`` (atomic); returns the table."""
     out_dir = Path(out_dir)
-    table = comparison.markdown_table(report["methods"], report["n_images"], LR_NOTE)
+    order = report["method_order"]  # report.json's keys are sorted when written; the table keeps this order
+    summary = {m: report["methods"][m] for m in order}
+    tests = report.get("paired_tests", {}).get("methods")
+    tests = None if tests is None else {m: tests[m] for m in order if m in tests}
+    table = comparison.markdown_table(summary, report["n_images"], LR_NOTE, tests)
     io.write_json(out_dir / "report.json", report)
     io.write_text(out_dir / "report.md", table)
     io.write_png(out_dir / "comparison.png", figure)

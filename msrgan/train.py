@@ -1,13 +1,19 @@
-"""``python -m msrgan.train`` (console script ``msrgan-train``): train (or resume) mSRGAN.
+"""``python -m msrgan.train`` (console script ``msrgan-train``): train (or resume) mSRGAN, or the SRCNN baseline.
 
-The work is done by :func:`msrgan.recipe.train` on the shared scaffold
-``data.training``. Example (demo data, pre-trained miniVGG19 from ``python -m vgg19.train``)::
+The work is done by :func:`msrgan.recipe.train` (``--model msrgan``, the
+default) or :func:`msrgan.srcnn.train` (``--model srcnn``) on the shared
+scaffold ``data.training``. Example (demo data, pre-trained miniVGG19 from ``python -m vgg19.train``)::
 
     python -m msrgan.train --epochs 5 --pretrain-steps 200 --precision mixed_bfloat16
+    python -m msrgan.train --model srcnn                  # 4 epochs of 100 steps
 
-Writes ``backup/msrgan/`` (config.json, ckpt/, generator.keras, discriminator.keras, export.json),
-``logs/msrgan/`` (TensorBoard) and ``result/msrgan/epoch_NNNN.png``. Re-running
-the same command resumes from the last completed epoch (``--no-resume`` starts anew).
+mSRGAN writes ``backup/msrgan/`` (config.json, ckpt/, generator.keras, discriminator.keras, export.json),
+``logs/msrgan/`` (TensorBoard) and ``result/msrgan/epoch_NNNN.png``; SRCNN writes
+``backup/srcnn/`` (config.json, ckpt/, srcnn.keras of the best validation PSNR,
+export.json) and ``logs/srcnn/``. The options shared by both models (data,
+run, batch and image size) apply to either; the ``--srcnn-*`` options only to
+SRCNN and the others only to mSRGAN (given to the other model, they are refused).
+Re-running the same command resumes from the last completed epoch (``--no-resume`` starts anew).
 """
 
 from __future__ import annotations
@@ -15,12 +21,17 @@ from __future__ import annotations
 import click
 
 from data import cli
-from msrgan.config import MSRGANConfig
+from msrgan.config import MSRGANConfig, SRCNNConfig
 
 C = MSRGANConfig
+SRCNN_ONLY = ("lr", "padding", "n1", "n2")
+"""SRCNNConfig fields given as ``--srcnn-<field>``; its other fields share mSRGAN's options."""
+SRCNN_RUN = {"backup_dir": "backup/srcnn", "logdir": "logs/srcnn"}
 
 
 @cli.command()
+@click.option("--model", type=click.Choice(["msrgan", "srcnn"]), default="msrgan",
+              help="msrgan: the GAN; srcnn: the SRCNN baseline (9-1-5, on the bicubic upsampling; MSE).")
 @cli.config_option(C, "data_dir", type=click.Path(file_okay=False))
 @cli.config_option(C, "vgg_weights", type=click.Path(dir_okay=False))
 @cli.config_option(C, "alpha", type=float)
@@ -49,15 +60,41 @@ C = MSRGANConfig
 @cli.config_option(C, "dense_units", type=int)
 @cli.config_option(C, "image_size", type=int)
 @cli.config_option(C, "demo_n", type=int)
+@cli.config_options(SRCNNConfig, SRCNN_ONLY, prefix="srcnn")
 @cli.one_line_errors
-def main(backup_dir, logdir, result_dir, resume, **options):
-    """Train mSRGAN (G: 24x24 -> 96x96 4x super-resolution, D, miniVGG19 content loss)."""
-    from msrgan.recipe import train
+def main(model, backup_dir, logdir, result_dir, resume, **options):
+    """Train mSRGAN (G: 24x24 -> 96x96 4x super-resolution, D, miniVGG19 content loss) or the SRCNN baseline."""
+    given = {name for name in [*options, "backup_dir", "logdir", "result_dir"] if _given(name)}
+    srcnn_only = {f"srcnn_{name}" for name in SRCNN_ONLY}
+    if model == "msrgan":
+        _refuse(given & srcnn_only, model)
+        from msrgan.recipe import train
 
-    result = train(MSRGANConfig(**options), backup_dir=backup_dir, logdir=logdir, result_dir=result_dir,
-                   resume=resume)
+        config = MSRGANConfig(**{k: v for k, v in options.items() if k not in srcnn_only})
+        result = train(config, backup_dir=backup_dir, logdir=logdir, result_dir=result_dir, resume=resume)
+    else:
+        shared = set(SRCNNConfig.field_names()) - set(SRCNN_ONLY)
+        _refuse(given - shared - srcnn_only - {"backup_dir", "logdir", "precision", "verbose"}, model)
+        values = {k: options[k] for k in given & shared}  # SRCNN's own defaults otherwise
+        values.update({name: options[f"srcnn_{name}"] for name in SRCNN_ONLY})
+        from msrgan.srcnn import train
+
+        run = {k: (v if k in given else SRCNN_RUN[k]) for k, v in (("backup_dir", backup_dir), ("logdir", logdir))}
+        result = train(SRCNNConfig(**values), resume=resume, **run)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result["logs"].items()))
     cli.echo(cli.done_line(result) + (f"; {shown}" if shown else ""))
+
+
+def _given(name):
+    """Whether option ``name`` was given on the command line (not its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
+
+
+def _refuse(names, model):
+    if names:
+        flags = ", ".join(sorted("--" + n.replace("_", "-") for n in names))
+        raise click.UsageError(f"{flags}: not an option of --model {model}")
 
 
 if __name__ == "__main__":

@@ -43,3 +43,34 @@ def test_dice_iou():
     assert metrics.iou(labels, labels > 0) == 1.0
     with pytest.raises(ValueError):
         metrics.dice(a, b[:5])
+
+
+def test_qc_maps_identical_images():
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 256, (24, 20, 3)).astype(np.uint8)
+    smap, emap = metrics.ssim_map(ref, ref), metrics.abs_error_map(ref, ref)
+    assert smap.shape == emap.shape == (24, 20)
+    np.testing.assert_allclose(smap, 1.0)
+    assert not emap.any()
+    assert metrics.ssim_map(ref[..., 0], ref[..., 0]).shape == (24, 20)  # greyscale
+
+
+def test_qc_maps_locate_a_perturbed_region():
+    rng = np.random.default_rng(4)
+    ref = rng.integers(40, 216, (32, 32, 3)).astype(np.uint8)
+    test = ref.copy()
+    test[8:14, 18:26, 1] += 30  # one channel of a 6 x 8 block, +30 grey levels
+    emap = metrics.abs_error_map(ref, test)
+    expected = np.zeros((32, 32))
+    expected[8:14, 18:26] = 10.0  # 30 in one of three channels
+    np.testing.assert_allclose(emap, expected)
+    smap = metrics.ssim_map(ref, test)
+    # 7 x 7 windows: SSIM drops only within 3 px of the block, and is exactly 1 elsewhere
+    near = np.zeros((32, 32), bool)
+    near[8 - 3:14 + 3, 18 - 3:26 + 3] = True
+    np.testing.assert_allclose(smap[~near], 1.0)
+    assert smap[8:14, 18:26].max() < 0.99 and smap.argmin() in np.flatnonzero(near)
+    # the metric is the mean of the map without its 3 px border
+    assert metrics.ssim(ref, test) == pytest.approx(smap[3:-3, 3:-3].mean())
+    with pytest.raises(ValueError, match="shape"):
+        metrics.abs_error_map(ref, test[:8])

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 PURE = [
-    "data.io", "data.metrics", "data.masks", "data.layout", "data.synthetic", "data.hpa",
+    "data.io", "data.metrics", "data.stats", "data.masks", "data.layout", "data.synthetic", "data.hpa",
     "msrgan.tiling", "msrgan.comparison", "msrgan.figures", "vgg19.confusion",
     "cyclegan_dct.measures", "cyclegan_dct.domains", "cyclegan_dct.stats", "cyclegan_dct.polarity",
     "data.modelzoo", "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
