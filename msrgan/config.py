@@ -16,7 +16,7 @@ from data.config import PRECISIONS, ConfigMixin
 
 STRATEGIES = ("default", "mirrored")
 
-ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_size", "scale")
+ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_size", "scale", "residual_bicubic")
 """Fields that fix the variables' shapes: a run can only resume with the same values."""
 
 
@@ -28,6 +28,16 @@ class MSRGANConfig(ConfigMixin):
     loss, ``adv_weight`` (w_adv) the adversarial terms. ``d_steps`` is the number
     of discriminator updates per step (0 = the original's never-trained D);
     ``pretrain_steps`` generator steps use the MSE term only (SRResNet phase).
+
+    BatchNorm (the generator's; D has none): ``bn_momentum`` is the decay of the
+    moving statistics (the original: 0.99). ``bn_recalibration_batches`` > 0
+    re-estimates them over that many training batches with the current weights
+    before each validation and export (:func:`data.batchnorm.recalibrate`;
+    0 keeps the running averages, as the original). ``residual_bicubic``: G
+    predicts a correction added to the bicubic upsampling (not the original).
+    ``g_lr_decay`` / ``g_lr_decay_start``: from step ``g_lr_decay_start`` the
+    generator's learning rate is multiplied by ``g_lr_decay`` per 100 steps
+    (1.0: constant, the original).
     """
 
     # networks
@@ -36,6 +46,9 @@ class MSRGANConfig(ConfigMixin):
     d_filters: int = 64
     dense_units: int = 1024
     dropout: float = 0.5
+    bn_momentum: float = 0.99
+    bn_recalibration_batches: int = 20
+    residual_bicubic: bool = False
     image_size: int = 96
     scale: int = 4
     # loss and optimisation
@@ -45,6 +58,8 @@ class MSRGANConfig(ConfigMixin):
     d_steps: int = 1
     pretrain_steps: int = 0
     g_lr: float = 1e-4
+    g_lr_decay: float = 1.0
+    g_lr_decay_start: int = 0
     d_lr: float = 1e-3
     batch_size: int = 16
     # run
@@ -79,7 +94,11 @@ class MSRGANConfig(ConfigMixin):
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
                 bad.append(f"{name}={getattr(self, name)!r} (must be > 0)")
-        for name in ("d_steps", "pretrain_steps"):
+        if not 0.0 <= self.bn_momentum < 1.0:
+            bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
+        if not 0.0 < self.g_lr_decay <= 1.0:
+            bad.append(f"g_lr_decay={self.g_lr_decay!r} (must be in (0, 1])")
+        for name in ("d_steps", "pretrain_steps", "bn_recalibration_batches", "g_lr_decay_start"):
             if int(getattr(self, name)) < 0:
                 bad.append(f"{name}={getattr(self, name)!r} (must be >= 0)")
         if self.scale != 4:

@@ -56,3 +56,32 @@ def original_order_permutation(scale, out_channels):
             for g in range(c):
                 perm[(p * r + q) * c + g] = g * r * r + q * r + p
     return perm
+
+
+@keras.saving.register_keras_serializable(package="msrgan")
+class BicubicUpscale(keras.layers.Layer):
+    """(B, H, W, C) -> (B, H * r, W * r, C) by bicubic ``tf.image.resize`` (no antialiasing), any H, W.
+
+    The same resize as the bicubic baseline of ``msrgan.evaluate``; used by the
+    generator's ``residual_bicubic`` option. (Keras' ``UpSampling2D`` cannot take
+    inputs of unknown size with bicubic interpolation.)
+    """
+
+    def __init__(self, scale=4, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = int(scale)
+
+    def call(self, x):
+        import tensorflow as tf
+
+        shape = tf.shape(x)
+        y = tf.image.resize(x, tf.stack([shape[1] * self.scale, shape[2] * self.scale]), method="bicubic")
+        return tf.cast(y, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        r = self.scale
+        return (b, None if h is None else h * r, None if w is None else w * r, c)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}

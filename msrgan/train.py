@@ -33,11 +33,21 @@ _D = MSRGANConfig()
 @click.option("--adv-weight", type=float, default=_D.adv_weight, help="Weight w_adv of the adversarial terms.")
 @click.option("--dropout", type=float, default=_D.dropout,
               help="Generator dropout rate, training only (0 removes the layers).")
+@click.option("--bn-momentum", type=float, default=_D.bn_momentum,
+              help="Decay of the generator's BN moving statistics (the original: 0.99; D has no BN).")
+@click.option("--bn-recalibration-batches", type=int, default=_D.bn_recalibration_batches,
+              help="Re-estimate the generator's BN statistics over N training batches with the current weights "
+                   "before each validation and export (0: keep the running averages, as the original).")
+@click.option("--residual-bicubic/--no-residual-bicubic", default=_D.residual_bicubic,
+              help="Not the original: G predicts a correction added to the bicubic upsampling of its input.")
 @click.option("--d-steps", type=int, default=_D.d_steps,
               help="Discriminator updates per step (0: D never learns, as the original's final loop).")
 @click.option("--pretrain-steps", type=int, default=_D.pretrain_steps,
               help="First N steps train G on the MSE term only (SRResNet pre-training); D is not updated.")
 @click.option("--g-lr", type=float, default=_D.g_lr, help="Adam learning rate of the generator.")
+@click.option("--g-lr-decay", type=float, default=_D.g_lr_decay,
+              help="Multiply the generator lr by this per 100 steps from --g-lr-decay-start (1: constant, the original).")
+@click.option("--g-lr-decay-start", type=int, default=_D.g_lr_decay_start, help="Step where the g-lr decay begins.")
 @click.option("--d-lr", type=float, default=_D.d_lr, help="Adam learning rate of the discriminator.")
 @click.option("--epochs", type=int, default=_D.epochs, help="Total number of epochs (a resumed run continues).")
 @click.option("--steps-per-epoch", type=int, default=None, help="Steps per epoch [default: train images / batch].")
@@ -67,7 +77,13 @@ _D = MSRGANConfig()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def main(backup_dir, logdir, result_dir, resume, quiet, **options):
     """Train mSRGAN (G: 24x24 -> 96x96 4x super-resolution, D, miniVGG19 content loss)."""
+    import logging
+
     from data import runs
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("msrgan", "data"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
     def run():
         config = MSRGANConfig(**options).validate()
@@ -80,7 +96,7 @@ def main(backup_dir, logdir, result_dir, resume, quiet, **options):
     result = runs.run_training(run)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result["logs"].items()))
     click.echo(f"done: epoch {result['epoch']}, step {result['step']}; {shown}")
-    click.echo(f"generator: {result['generator']}")
+    click.echo(f"generator (best validation PSNR): {result['generator']}")
 
 
 if __name__ == "__main__":

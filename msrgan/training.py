@@ -10,6 +10,7 @@ to ``--result-dir``.
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -18,14 +19,35 @@ import numpy as np
 import tensorflow as tf
 
 from data import runs
-from msrgan.callbacks import EpochGrid
+from data.batchnorm import Recalibration
+from data.pipeline import downscale
+from msrgan.callbacks import BestGeneratorExport, EpochGrid, PretrainedExport
 from msrgan.config import ARCHITECTURE_KEYS, MSRGANConfig
 from msrgan.model import MSRGAN
 from msrgan.networks import build_discriminator, build_generator
 
 GENERATOR_FILE = "generator.keras"
 DISCRIMINATOR_FILE = "discriminator.keras"
+PRETRAINED_FILE = "generator_pretrained.keras"
+EXPORT_SUMMARY = "export.json"
 N_SAMPLE_IMAGES = 4
+
+log = logging.getLogger(__name__)
+
+
+@keras.saving.register_keras_serializable(package="msrgan")
+class DelayedExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``lr`` until step ``start``, then ``lr * decay ** ((step - start) / 100)`` (``--g-lr-decay``)."""
+
+    def __init__(self, lr, decay, start=0):
+        self.lr, self.decay, self.start = float(lr), float(decay), int(start)
+
+    def __call__(self, step):
+        k = tf.maximum(tf.cast(step, tf.float32) - float(self.start), 0.0) / 100.0
+        return self.lr * tf.pow(self.decay, k)
+
+    def get_config(self):
+        return {"lr": self.lr, "decay": self.decay, "start": self.start}
 
 
 def check_vgg_weights(config):
@@ -102,31 +124,46 @@ def load_feature_extractor(config):
 
 def build_gan(config, sync_bn=False):
     """The compiled :class:`MSRGAN` of ``config`` (Adam as the original, epsilon 1e-8)."""
-    lr = config.lr_size
-    generator = build_generator((lr, lr, 3), config.n_blocks, config.filters, config.dropout, sync_bn=sync_bn)
+    generator = make_generator(config, (config.lr_size, config.lr_size, 3), sync_bn=sync_bn)
     discriminator = build_discriminator((config.image_size, config.image_size, 3), config.d_filters,
                                         config.dense_units)
     gan = MSRGAN(generator, discriminator, load_feature_extractor(config), alpha=config.alpha, beta=config.beta,
                  adv_weight=config.adv_weight, d_steps=config.d_steps, pretrain_steps=config.pretrain_steps,
                  scale=config.scale)
-    gan.compile(keras.optimizers.Adam(config.g_lr, epsilon=1e-8, name="g_adam"),
+    g_lr = config.g_lr
+    if config.g_lr_decay < 1.0:
+        g_lr = DelayedExponentialDecay(config.g_lr, config.g_lr_decay, config.g_lr_decay_start)
+    gan.compile(keras.optimizers.Adam(g_lr, epsilon=1e-8, name="g_adam"),
                 keras.optimizers.Adam(config.d_lr, epsilon=1e-8, name="d_adam"))
     return gan
 
 
-def export_models(config, gan, run_dir):
-    """Write ``generator.keras`` (input (None, None, 3)) and ``discriminator.keras``, float32, atomically."""
+def make_generator(config, input_shape, sync_bn=False):
+    """The generator of ``config`` for ``input_shape`` (BN momentum, dropout, residual option)."""
+    return build_generator(input_shape, config.n_blocks, config.filters, config.dropout, sync_bn=sync_bn,
+                           bn_momentum=config.bn_momentum, residual_bicubic=config.residual_bicubic)
+
+
+def export_models(config, gan, run_dir, generator_file=GENERATOR_FILE, discriminator_file=DISCRIMINATOR_FILE):
+    """Write the generator (input (None, None, 3)) and, unless ``discriminator_file`` is None, D; float32, atomic.
+
+    The weights are copied as they are, BN moving statistics included: call
+    :meth:`data.batchnorm.Recalibration.run` first so they match the current weights.
+    """
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        g = build_generator((None, None, 3), config.n_blocks, config.filters, config.dropout)
+        g = make_generator(config, (None, None, 3))
         g.set_weights(gan.generator.get_weights())
-        d = build_discriminator((config.image_size, config.image_size, 3), config.d_filters, config.dense_units)
-        d.set_weights(gan.discriminator.get_weights())
+        d = None
+        if discriminator_file is not None:
+            d = build_discriminator((config.image_size, config.image_size, 3), config.d_filters, config.dense_units)
+            d.set_weights(gan.discriminator.get_weights())
     finally:
         keras.mixed_precision.set_global_policy(policy)
-    runs.save_model(g, Path(run_dir) / GENERATOR_FILE)
-    runs.save_model(d, Path(run_dir) / DISCRIMINATOR_FILE)
+    runs.save_model(g, Path(run_dir) / generator_file)
+    if d is not None:
+        runs.save_model(d, Path(run_dir) / discriminator_file)
 
 
 def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="result/msrgan", resume=True,
@@ -152,27 +189,43 @@ def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="
     # Build the datasets (checks every image file) before writing the run folder.
     train_ds, val_ds = make_datasets(config, 0)
     run_dir = runs.prepare_run_dir(backup_dir, config.to_dict(), resume=resume, fixed_keys=ARCHITECTURE_KEYS)
+    best = tf.Variable(-np.inf, dtype=tf.float64, trainable=False, name="best_val_psnr")
     state = runs.TrainingState(run_dir, generator=gan.generator, discriminator=gan.discriminator,
-                               g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, steps_done=gan.steps_done)
+                               g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, steps_done=gan.steps_done,
+                               best_val_psnr=best)
     initial_epoch = state.restore()
     step = int(np.asarray(gan.steps_done))
     if initial_epoch:
-        print(f"resuming from {state.latest}: epoch {initial_epoch} done, step {step}")
+        log.info("resuming from %s: epoch %d done, step %d", state.latest, initial_epoch, step)
         train_ds, val_ds = make_datasets(config, initial_epoch)
     result = {"epoch": initial_epoch, "step": step, "logs": {}, "generator": str(run_dir / GENERATOR_FILE)}
     if initial_epoch >= config.epochs:
-        print(f"nothing to do: {initial_epoch} of {config.epochs} epochs already done")
+        log.info("nothing to do: %d of %d epochs already done", initial_epoch, config.epochs)
         return result
 
     sample_hr = next(iter(val_ds.take(1)))[:N_SAMPLE_IMAGES].numpy()
+    recal_ds = make_datasets(config, initial_epoch + 1000)[0]  # training images, another order
+    # The generator's BN statistics, re-estimated with the current weights before each validation and export.
+    recalibrator = Recalibration(recal_ds, config.bn_recalibration_batches, model=gan.generator,
+                                 prepare=lambda hr: downscale(tf.cast(hr, tf.float32), config.scale),
+                                 step=lambda: np.asarray(gan.steps_done))
+
+    def export(generator_file=GENERATOR_FILE, discriminator_file=DISCRIMINATOR_FILE):
+        recalibrator.run()
+        export_models(config, gan, run_dir, generator_file, discriminator_file)
+
     callbacks = [
-        runs.CheckpointCallback(state, export=lambda epoch, logs: export_models(config, gan, run_dir),
-                                initial_epoch=initial_epoch, steps_per_epoch=steps),
+        recalibrator,
+        PretrainedExport(lambda: export(PRETRAINED_FILE, None), gan, config.pretrain_steps,
+                         run_dir / PRETRAINED_FILE),
+        BestGeneratorExport(export, best, gan, run_dir / GENERATOR_FILE, run_dir / EXPORT_SUMMARY,
+                            pretrain_steps=config.pretrain_steps),
+        runs.CheckpointCallback(state, initial_epoch=initial_epoch, steps_per_epoch=steps),
         runs.StepTensorBoard(step=lambda m: m.steps_done, log_dir=str(logdir), update_freq=config.log_every,
                              write_graph=False),
         runs.ImageSummary(logdir, lambda model: model.sample_images(sample_hr), every=config.image_every,
                           initial_step=step),
-        EpochGrid(result_dir, sample_hr),
+        EpochGrid(result_dir, sample_hr, step=lambda: int(np.asarray(gan.steps_done)), logdir=logdir),
     ]
     history = gan.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                       validation_data=val_ds, validation_steps=val_steps, callbacks=callbacks, verbose=verbose)

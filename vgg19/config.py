@@ -25,6 +25,10 @@ class VGG19Config(ConfigMixin):
     The original used a truncated normal with stddev 0.1 (mean 0);
     ``"ones"`` is the Keras default.
     ``bn_momentum``: decay of the BatchNormalization moving statistics (the original: 0.99).
+    ``bn_recalibration_batches`` > 0: re-estimate those statistics over that many
+    training batches with the current weights before each validation (and so
+    before the best-model export), :func:`data.batchnorm.recalibrate`; 0 (the
+    original) keeps the running averages.
     ``steps_per_epoch=None`` means one pass over the training split.
     ``data_dir=None`` means the embedded demo data (``demo_n`` images).
     """
@@ -35,6 +39,7 @@ class VGG19Config(ConfigMixin):
     dense_units: int = 4096
     bn_scale_init: str = "truncated_normal"
     bn_momentum: float = 0.99
+    bn_recalibration_batches: int = 0
     epochs: int = 100
     steps_per_epoch: int | None = None
     batch_size: int = 128
@@ -56,6 +61,8 @@ class VGG19Config(ConfigMixin):
             bad.append(f"lr={self.lr!r} (must be > 0)")
         if not (isinstance(self.bn_momentum, (int, float)) and 0 <= self.bn_momentum < 1):
             bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
+        if not isinstance(self.bn_recalibration_batches, int) or self.bn_recalibration_batches < 0:
+            bad.append(f"bn_recalibration_batches={self.bn_recalibration_batches!r} (must be an integer >= 0)")
         if self.bn_scale_init not in BN_SCALE_INITS:
             bad.append(f"bn_scale_init={self.bn_scale_init!r} (must be one of {BN_SCALE_INITS})")
         if self.precision not in PRECISIONS:

@@ -45,10 +45,13 @@ _DEFAULT = VGG19Config()
 @click.option("--bn-momentum", type=click.FloatRange(min=0, max=1, max_open=True), default=_DEFAULT.bn_momentum,
               help="Decay of the BatchNormalization moving statistics used at validation/inference. The original: 0.99 "
                    "(the statistics then need several hundred steps to settle; 0.9 suits short runs).")
+@click.option("--bn-recalibration-batches", type=click.IntRange(min=0), default=_DEFAULT.bn_recalibration_batches,
+              help="Re-estimate the BN statistics over N training batches with the current weights before each "
+                   "validation and export (0: the running averages, as the original).")
 @click.option("--demo-n", type=click.IntRange(min=26), default=_DEFAULT.demo_n,
               help="Number of demo images (train + test) when --data-dir is not given.")
 def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, logdir, resume, precision,
-         image_size, base_filters, dense_units, bn_scale_init, bn_momentum, demo_n):
+         image_size, base_filters, dense_units, bn_scale_init, bn_momentum, bn_recalibration_batches, demo_n):
     """Train the miniVGG19 13-class classifier of mSRGAN (softmax cross-entropy, Adam).
 
     Killed at any moment, the same command continues from the last completed
@@ -60,7 +63,8 @@ def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, lo
 
     def run():
         config = VGG19Config(image_size=image_size, base_filters=base_filters, dense_units=dense_units,
-                             bn_scale_init=bn_scale_init, bn_momentum=bn_momentum, epochs=epochs,
+                             bn_scale_init=bn_scale_init, bn_momentum=bn_momentum,
+                             bn_recalibration_batches=bn_recalibration_batches, epochs=epochs,
                              steps_per_epoch=steps_per_epoch,
                              batch_size=batch_size, lr=lr, seed=seed, precision=precision,
                              data_dir=data_dir, demo_n=demo_n).validate()

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import runs
+from data.batchnorm import Recalibration
 from vgg19.callbacks import BestModelExport
 from vgg19.config import ARCHITECTURE_KEYS, VGG19Config
 from vgg19.model import build_model
@@ -119,7 +120,10 @@ def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, v
         print(f"nothing to do: {initial_epoch} of {config.epochs} epochs already done")
         return result
 
+    # training images in another order than the training batches, without labels
+    recal_ds = make_datasets(config, initial_epoch + 1000)[0].map(lambda x, y: x)
     callbacks = [
+        Recalibration(recal_ds, config.bn_recalibration_batches),
         runs.StepTensorBoard(log_dir=str(logdir), update_freq="batch", write_graph=False),
                 runs.ImageSummary(logdir, _input_images(train_ds), every=steps, initial_step=step),
         BestModelExport(run_dir / EXPORT_NAME, best, summary_path=run_dir / "minivgg19.json"),
