@@ -231,3 +231,16 @@ def test_residual_bicubic_generator_saves_and_runs_on_any_size(tmp_path):
     x = np.random.default_rng(0).uniform(-1, 1, (1, 5, 7, 3)).astype(np.float32)
     np.testing.assert_allclose(h(x).numpy(), g(x).numpy(), atol=1e-6)
     assert h(x).shape == (1, 20, 28, 3)
+
+
+def test_vgg19_dense_init_and_recalibration_options():
+    import vgg19
+    from vgg19.config import VGG19Config
+
+    m = vgg19.build_model((32, 32, 3), base_filters=4, dense_units=64, dense_init="glorot_uniform")
+    w = m.get_layer("fc2").kernel.numpy()
+    assert np.std(w) == pytest.approx(np.sqrt(2.0 / (64 + 64)), rel=0.15)  # Glorot, not stddev 0.1
+    with pytest.raises(ValueError, match="dense_init"):
+        VGG19Config(dense_init="he").validate()
+    with pytest.raises(ValueError, match="bn_recalibration_batches"):
+        VGG19Config(bn_recalibration_batches=-1).validate()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from data.config import PRECISIONS, ConfigMixin
 
 BN_SCALE_INITS = ("truncated_normal", "ones")
+DENSE_INITS = ("truncated_normal", "glorot_uniform")
 
 ARCHITECTURE_KEYS = ("image_size", "n_classes", "base_filters", "dense_units")
 """Fields that must match to resume from a checkpoint."""
@@ -29,6 +30,9 @@ class VGG19Config(ConfigMixin):
     training batches with the current weights before each validation (and so
     before the best-model export), :func:`data.batchnorm.recalibrate`; 0 (the
     original) keeps the running averages.
+    ``dense_init``: initialiser of the dense kernels, "truncated_normal" (stddev 0.1,
+    the original) or "glorot_uniform". ``augment``: the original's training
+    augmentation (flip, gamma, crop-and-zoom, box blur of 1-4 px); False feeds the images as they are.
     ``steps_per_epoch=None`` means one pass over the training split.
     ``data_dir=None`` means the embedded demo data (``demo_n`` images).
     """
@@ -40,6 +44,8 @@ class VGG19Config(ConfigMixin):
     bn_scale_init: str = "truncated_normal"
     bn_momentum: float = 0.99
     bn_recalibration_batches: int = 0
+    dense_init: str = "truncated_normal"
+    augment: bool = True
     epochs: int = 100
     steps_per_epoch: int | None = None
     batch_size: int = 128
@@ -63,6 +69,8 @@ class VGG19Config(ConfigMixin):
             bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
         if not isinstance(self.bn_recalibration_batches, int) or self.bn_recalibration_batches < 0:
             bad.append(f"bn_recalibration_batches={self.bn_recalibration_batches!r} (must be an integer >= 0)")
+        if self.dense_init not in DENSE_INITS:
+            bad.append(f"dense_init={self.dense_init!r} (must be one of {DENSE_INITS})")
         if self.bn_scale_init not in BN_SCALE_INITS:
             bad.append(f"bn_scale_init={self.bn_scale_init!r} (must be one of {BN_SCALE_INITS})")
         if self.precision not in PRECISIONS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from vgg19.config import BN_SCALE_INITS, PRECISIONS, VGG19Config
+from vgg19.config import BN_SCALE_INITS, DENSE_INITS, PRECISIONS, VGG19Config
 
 _DEFAULT = VGG19Config()
 
@@ -48,10 +48,15 @@ _DEFAULT = VGG19Config()
 @click.option("--bn-recalibration-batches", type=click.IntRange(min=0), default=_DEFAULT.bn_recalibration_batches,
               help="Re-estimate the BN statistics over N training batches with the current weights before each "
                    "validation and export (0: the running averages, as the original).")
+@click.option("--dense-init", type=click.Choice(DENSE_INITS), default=_DEFAULT.dense_init,
+              help="Initialiser of the dense kernels; the original: truncated normal, stddev 0.1 (with fan-ins of "
+                   "4608 and 4096 the initial logits are large and the softmax saturates).")
+@click.option("--augment/--no-augment", default=_DEFAULT.augment,
+              help="The original's training augmentation (flip, gamma, crop-and-zoom, box blur 1-4 px).")
 @click.option("--demo-n", type=click.IntRange(min=26), default=_DEFAULT.demo_n,
               help="Number of demo images (train + test) when --data-dir is not given.")
 def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, logdir, resume, precision,
-         image_size, base_filters, dense_units, bn_scale_init, bn_momentum, bn_recalibration_batches, demo_n):
+         image_size, base_filters, dense_units, bn_scale_init, bn_momentum, bn_recalibration_batches, dense_init, augment, demo_n):
     """Train the miniVGG19 13-class classifier of mSRGAN (softmax cross-entropy, Adam).
 
     Killed at any moment, the same command continues from the last completed
@@ -64,7 +69,7 @@ def main(data_dir, epochs, steps_per_epoch, batch_size, lr, seed, backup_dir, lo
     def run():
         config = VGG19Config(image_size=image_size, base_filters=base_filters, dense_units=dense_units,
                              bn_scale_init=bn_scale_init, bn_momentum=bn_momentum,
-                             bn_recalibration_batches=bn_recalibration_batches, epochs=epochs,
+                             bn_recalibration_batches=bn_recalibration_batches, dense_init=dense_init, augment=augment, epochs=epochs,
                              steps_per_epoch=steps_per_epoch,
                              batch_size=batch_size, lr=lr, seed=seed, precision=precision,
                              data_dir=data_dir, demo_n=demo_n).validate()

@@ -62,7 +62,7 @@ def make_datasets(config, initial_epoch=0):
 
     common = dict(data_dir=config.data_dir, batch_size=config.batch_size, image_size=config.image_size,
                   demo_n=config.demo_n)
-    train_ds = classification_dataset(split="train", augment=True, shuffle=True, repeat=True,
+    train_ds = classification_dataset(split="train", augment=config.augment, shuffle=True, repeat=True,
                                       seed=config.seed + initial_epoch, **common)
     val_ds = classification_dataset(split="test", augment=False, shuffle=False, repeat=False,
                                     seed=config.seed, **common)
@@ -72,7 +72,8 @@ def make_datasets(config, initial_epoch=0):
 def compile_model(config):
     """The miniVGG19 of ``config``, compiled with Adam and sparse softmax cross-entropy on logits."""
     model = build_model(config.input_shape, config.n_classes, config.base_filters, config.dense_units,
-                        bn_scale_init=config.bn_scale_init, bn_momentum=config.bn_momentum)
+                        bn_scale_init=config.bn_scale_init, bn_momentum=config.bn_momentum,
+                        dense_init=config.dense_init)
     model.compile(
         optimizer=keras.optimizers.Adam(config.lr),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
