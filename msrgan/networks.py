@@ -58,7 +58,8 @@ def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.
     ``bn_momentum``: decay of the BN moving statistics (the original: 0.99).
     ``residual_bicubic`` (not the original; default off): the output is the
     bicubic 4x upsampling of the input plus the network's output, so G learns
-    only the correction to bicubic (no extra parameters).
+    only the correction to bicubic (no extra parameters); its last convolution
+    starts at zero, so G starts as bicubic.
     """
     if filters % 4:
         raise ValueError(f"filters={filters} must be a multiple of 4 (the second pixel shuffle divides it by 4)")
@@ -87,7 +88,12 @@ def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.
     x = _conv(filters, "conv4")(x)
     x = PixelShuffle(2, name="shuffle2")(x)
     x = _prelu("shuffle2_prelu")(x)
-    x = _conv(3, "conv5")(x)
+    if residual_bicubic:
+        # zero-initialised last convolution: G starts as exactly bicubic, and the trunk is not first
+        # pushed to silence a random residual (which leaves its ReLU-like PReLUs dead)
+        x = layers.Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer="zeros", name="conv5")(x)
+    else:
+        x = _conv(3, "conv5")(x)
     if residual_bicubic:
         up = BicubicUpscale(4, name="bicubic_4x")(inp)
         x = layers.Add(name="bicubic_add")([x, up])
