@@ -58,7 +58,7 @@ _D = MSRGANConfig()
               help="Run folder: config.json, ckpt/, generator.keras, discriminator.keras.")
 @click.option("--logdir", type=click.Path(file_okay=False), default="logs/msrgan", help="TensorBoard folder.")
 @click.option("--result-dir", type=click.Path(file_okay=False), default="result/msrgan",
-              help="Folder of the per-epoch figures epoch_NNNN.png (Input | Output | Ground truth).")
+              help="Folder of the per-epoch figures epoch_NNNN.png (LR input | bicubic | SR | HR, with PSNRs).")
 @click.option("--resume/--no-resume", default=True, help="Continue from the last checkpoint in --backup-dir.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=_D.precision, help="Keras dtype policy.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default=_D.strategy,
