@@ -1,11 +1,11 @@
 """mSRGAN: 4x super-resolution GAN for microscopy (Keras 3 rewrite of ``mSRGAN/src/srgan.py``).
 
-Public API: :func:`build_generator`, :func:`build_discriminator`, :class:`PixelShuffle`,
+Public API: :func:`build_generator`, :func:`build_discriminator`, :class:`PixelShuffle`, :class:`BicubicUpsampling`,
 :class:`MSRGAN`, :class:`MSRGANConfig`, :func:`load_generator`. Training:
 ``python -m msrgan.train``. Only the config is imported eagerly; the TensorFlow
 parts load on first use, so ``import msrgan.tiling`` stays pure numpy.
-``load_generator`` (or ``import msrgan.layers``) registers ``PixelShuffle``,
-which ``keras.models.load_model`` needs to open ``generator.keras``.
+``load_generator`` (or ``import msrgan.layers``) registers ``PixelShuffle`` and
+``BicubicUpsampling``, which ``keras.models.load_model`` needs to open ``generator.keras``.
 """
 
 from data import lazy_exports
@@ -20,7 +20,7 @@ def load_generator(path):
 
     A model with a fixed input size, or not RGB, is refused with a message naming the file.
     """
-    import msrgan.layers  # noqa: F401 - registers PixelShuffle
+    import msrgan.layers  # noqa: F401 - registers PixelShuffle and BicubicUpsampling
     from data.export import load_model
 
     return load_model(path, "train one with python -m msrgan.train", input_shape=(None, None, 3))
@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_BACKUP_DIR",
     "DEFAULT_GENERATOR",
     "MSRGAN",
+    "BicubicUpsampling",
     "MSRGANConfig",
     "PixelShuffle",
     "build_discriminator",
@@ -39,6 +40,7 @@ __all__ = [
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "PixelShuffle": "msrgan.layers",
+    "BicubicUpsampling": "msrgan.layers",
     "MSRGAN": "msrgan.model",
     "build_discriminator": "msrgan.networks",
     "build_generator": "msrgan.networks",

@@ -1,13 +1,14 @@
 """Custom layers of the mSRGAN generator (registered, so ``.keras`` files reload).
 
 Import ``msrgan`` (or this module) before ``keras.models.load_model`` so that
-``PixelShuffle`` is registered.
+``PixelShuffle`` and ``BicubicUpsampling`` are registered.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="msrgan")
@@ -56,3 +57,35 @@ def original_order_permutation(scale, out_channels):
             for g in range(c):
                 perm[(p * r + q) * c + g] = g * r * r + q * r + p
     return perm
+
+
+@keras.saving.register_keras_serializable(package="msrgan")
+class BicubicUpsampling(keras.layers.Layer):
+    """(B, h, w, C) -> (B, scale h + 2 pad, scale w + 2 pad, C): bicubic ``tf.image.resize`` (no antialiasing),
+    then ``pad`` pixels of reflection padding on each side (default 0).
+
+    The same resize as ``msrgan.evaluate``'s bicubic baseline. Computed in
+    float32 and cast to the layer's compute dtype; any h, w (dynamic shapes).
+    """
+
+    def __init__(self, scale=4, pad=0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.pad = int(scale), int(pad)
+        if self.scale < 1 or self.pad < 0:
+            raise ValueError(f"scale must be >= 1 and pad >= 0, got {scale}, {pad}")
+
+    def call(self, x):
+        size = tf.shape(x)[1:3] * self.scale
+        y = tf.image.resize(tf.cast(x, tf.float32), size, method="bicubic", antialias=False)
+        if self.pad:
+            p = self.pad
+            y = tf.pad(y, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+        return tf.cast(y, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        s, p = self.scale, 2 * self.pad
+        return (b, None if h is None else h * s + p, None if w is None else w * s + p, c)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "pad": self.pad}
