@@ -327,6 +327,9 @@ class TrainingSpec:
       ``step(model)``: the global step counter (default ``model.optimizer.iterations``).
       ``monitor``, ``mode``: export only the best epoch by this epoch log (``"max"`` or ``"min"``),
       e.g. ``"val_accuracy"``; the checkpoint still holds the last epoch. ``None``: export every epoch.
+      ``eligible(model)``: with ``monitor``, whether the epoch just ended may be exported at all (e.g.
+      only epochs past a pre-training phase); ``export_rule``: a sentence saying which epoch the exports
+      hold, written to ``export.json``.
       ``before_export(model)``: runs before each export (e.g. re-estimating BatchNorm statistics);
       its changes to the model are checkpointed too.
       ``make_images(model)`` with ``image_every``: TensorBoard image panels.
@@ -346,6 +349,8 @@ class TrainingSpec:
     step: Callable[[keras.Model], Any] | None = None
     monitor: str | None = None
     mode: str = "max"
+    eligible: Callable[[keras.Model], bool] | None = None
+    export_rule: str | None = None
     before_export: Callable[[keras.Model], None] | None = None
     make_images: Callable[[keras.Model], dict] | None = None
     image_every: int = 100
@@ -382,6 +387,10 @@ class _Exporter:
             if spec.monitor not in logs:
                 raise ValueError(f"no {spec.monitor!r} in the epoch logs (keys: {', '.join(sorted(logs))})")
             value = float(logs[spec.monitor])
+            if spec.eligible is not None and not spec.eligible(self.model):
+                log.info("epoch %d: %s %.4f; not eligible for export (%s)", epoch, spec.monitor, value,
+                         spec.export_rule or "spec.eligible")
+                return
             if not self._improves(value):
                 return
         self.export(epoch, logs, value)
@@ -398,6 +407,7 @@ class _Exporter:
         write_json(self.run_dir / EXPORT_RECORD, {
             "epoch": epoch, "step": step, "monitor": spec.monitor, "mode": spec.mode if spec.monitor else None,
             "value": value, "logs": {k: _scalar(v) for k, v in logs.items()}, "files": files,
+            **({"rule": spec.export_rule} if spec.export_rule else {}),
         })
         if value is not None:
             self.best.assign(value)

@@ -17,7 +17,7 @@ from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
 SCALE = 4
 """The generator's upscaling factor (two pixel shuffles x2): LR = HR / 4."""
 
-ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_size", "scale")
+ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_size", "scale", "residual_bicubic")
 """Fields that fix the variables' shapes: a run can only resume with the same values."""
 
 
@@ -29,6 +29,16 @@ class MSRGANConfig(Config):
     loss, ``adv_weight`` (w_adv) the adversarial terms. ``d_steps`` is the number
     of discriminator updates per step (0 = the original's never-trained D);
     ``pretrain_steps`` generator steps use the MSE term only (SRResNet phase).
+
+    BatchNorm (the generator's; D has none): ``bn_momentum`` is the decay of the
+    moving statistics (the original: 0.99). ``bn_recalibration_batches`` > 0
+    re-estimates them over that many training batches with the current weights
+    before each validation and export (:func:`data.batchnorm.recalibrate`;
+    0 keeps the running averages, as the original). ``residual_bicubic``: G
+    predicts a correction added to the bicubic upsampling (not the original).
+    ``g_lr_decay`` / ``g_lr_decay_start``: from step ``g_lr_decay_start`` the
+    generator's learning rate is multiplied by ``g_lr_decay`` per 100 steps
+    (1.0: constant, the original).
     """
 
     # networks
@@ -37,6 +47,12 @@ class MSRGANConfig(Config):
     d_filters: int = param(64, "Discriminator width of its first convolutions.")
     dense_units: int = param(1024, "Discriminator hidden dense units.")
     dropout: float = param(0.5, "Generator dropout rate, training only (0 removes the layers).")
+    bn_momentum: float = param(0.99, "Decay of the generator's BN moving statistics (the original: 0.99; D has no BN).")
+    bn_recalibration_batches: int = param(20, "Re-estimate the generator's BN statistics over N training batches with "
+                                              "the current weights before each validation and export (0: keep the "
+                                              "running averages, as the original).")
+    residual_bicubic: bool = param(False, "Not the original: G predicts a correction added to the bicubic upsampling "
+                                          "of its input (its last convolution starts at zero: G starts as bicubic).")
     image_size: int = param(96, "HR side (multiple of 16; the LR input is a quarter of it). Demo images are resized "
                                 "to it.")
     scale: int = param(SCALE, "Upscaling factor (the generator's two pixel shuffles make it 4).")
@@ -48,6 +64,9 @@ class MSRGANConfig(Config):
     pretrain_steps: int = param(0, "First N steps train G on the MSE term only (SRResNet pre-training); D is not "
                                    "updated.")
     g_lr: float = param(1e-4, "Adam learning rate of the generator.")
+    g_lr_decay: float = param(1.0, "Multiply the generator lr by this per 100 steps from --g-lr-decay-start (1: "
+                                   "constant, the original).")
+    g_lr_decay_start: int = param(0, "Step where the g-lr decay begins.")
     d_lr: float = param(1e-3, "Adam learning rate of the discriminator.")
     batch_size: int = param(16, "Global batch size (split across replicas).")
     # run
@@ -71,7 +90,7 @@ class MSRGANConfig(Config):
         bad = positive(self, "n_blocks", "filters", "d_filters", "dense_units", "batch_size", "epochs", "image_every",
                        "log_every", "demo_n")
         bad += positive(self, "steps_per_epoch", "val_steps", allow_none=True)
-        bad += positive(self, "d_steps", "pretrain_steps", minimum=0)
+        bad += positive(self, "d_steps", "pretrain_steps", "bn_recalibration_batches", "g_lr_decay_start", minimum=0)
         if not 0.0 <= self.dropout < 1.0:
             bad.append(f"dropout={self.dropout!r} (must be in [0, 1))")
         for name in ("alpha", "beta", "adv_weight"):
@@ -80,6 +99,10 @@ class MSRGANConfig(Config):
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
                 bad.append(f"{name}={getattr(self, name)!r} (must be > 0)")
+        if not (isinstance(self.bn_momentum, (int, float)) and 0.0 <= self.bn_momentum < 1.0):
+            bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
+        if not (isinstance(self.g_lr_decay, (int, float)) and 0.0 < self.g_lr_decay <= 1.0):
+            bad.append(f"g_lr_decay={self.g_lr_decay!r} (must be in (0, 1])")
         if self.scale != SCALE:
             bad.append(f"scale={self.scale!r} (the generator's two pixel shuffles make it 4)")
         if self.image_size % 16 or self.image_size < 16:

@@ -1,35 +1,53 @@
-"""Image grids for the epoch figures (pure numpy; written to disk by the callbacks)."""
+"""The per-epoch figure (numpy + matplotlib, no TF; written to disk by the callbacks)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def nearest_upscale(images, size):
-    """(N, h, w, C) -> (N, size, size', C) by pixel repetition (integer factor)."""
-    images = np.asarray(images)
-    fy, fx = size[0] // images.shape[1], size[1] // images.shape[2]
-    if fy * images.shape[1] != size[0] or fx * images.shape[2] != size[1]:
-        raise ValueError(f"cannot upscale {images.shape[1:3]} to {tuple(size)} by an integer factor")
-    return images.repeat(fy, axis=1).repeat(fx, axis=2)
+def _psnr_8bit(hr, sr):
+    from data.metrics import psnr
+
+    return psnr(to_8bit(hr), to_8bit(sr))
 
 
-def row_grid(columns, pad=2, background=255):
-    """uint8 grid with one row per sample and one column per entry of ``columns``.
+def to_8bit(x):
+    """[0, 1] floats -> uint8 (rounded, clipped)."""
+    return np.clip(np.rint(np.asarray(x, np.float32) * 255.0), 0, 255).astype(np.uint8)
 
-    ``columns``: list of float arrays (N, h_i, w_i, C) in [0, 1]; smaller ones are
-    enlarged by pixel repetition to the largest size (so LR input shows its pixels).
+
+COLUMNS = (("lr_input", "LR input"), ("bicubic_4x", "bicubic"), ("sr_output", "SR"), ("hr_ground_truth", "HR"))
+
+
+def epoch_figure(images, epoch, step=None, cell_inches=1.6):
+    """The per-epoch figure as uint8 RGB: titled columns LR input | bicubic | SR | HR, one row per sample.
+
+    ``images``: :meth:`msrgan.model.MSRGAN.sample_images` output (arrays in [0, 1]).
+    Under bicubic and SR: the PSNR (dB, 8-bit RGB, as ``msrgan.evaluate``) against HR.
+    The title gives the epoch, the step and the mean PSNRs.
     """
-    if not columns:
-        raise ValueError("row_grid needs at least one column")
-    h = max(c.shape[1] for c in columns)
-    w = max(c.shape[2] for c in columns)
-    cols = [nearest_upscale(c, (h, w)) for c in columns]
-    n, ch = cols[0].shape[0], cols[0].shape[3]
-    grid = np.full((n * h + (n + 1) * pad, len(cols) * w + (len(cols) + 1) * pad, ch), background, np.uint8)
-    for j, col in enumerate(cols):
-        tiles = np.clip(np.rint(np.asarray(col, np.float32) * 255.0), 0, 255).astype(np.uint8)
-        for i in range(n):
-            y, x = pad + i * (h + pad), pad + j * (w + pad)
-            grid[y : y + h, x : x + w] = tiles[i]
-    return grid
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n = images["hr_ground_truth"].shape[0]
+    scores = {k: [_psnr_8bit(images["hr_ground_truth"][i], images[k][i]) for i in range(n)]
+              for k in ("bicubic_4x", "sr_output")}
+    fig = Figure(figsize=(cell_inches * len(COLUMNS), (cell_inches + 0.3) * n + 0.4), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n, len(COLUMNS), squeeze=False)
+    for i in range(n):
+        for j, (key, title) in enumerate(COLUMNS):
+            ax = axes[i, j]
+            ax.imshow(to_8bit(images[key][i]), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(title, fontsize=9)
+            if key in scores:
+                ax.set_xlabel(f"{scores[key][i]:.2f} dB", fontsize=8)
+    where = f"epoch {epoch}" + ("" if step is None else f", step {step}")
+    fig.suptitle(f"{where}: PSNR SR {np.mean(scores['sr_output']):.2f} dB, "
+                 f"bicubic {np.mean(scores['bicubic_4x']):.2f} dB", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()

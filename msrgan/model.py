@@ -43,6 +43,40 @@ def to_unit_range(x):
     return tf.clip_by_value((tf.cast(x, tf.float32) + 1.0) / 2.0, 0.0, 1.0)
 
 
+def to_8bit(x):
+    """[-1, 1] -> 8-bit grey levels 0..255 as float32, rounded and clipped like ``data.io.from_model_range``."""
+    return tf.clip_by_value(tf.round((tf.cast(x, tf.float32) + 1.0) * 127.5), 0.0, 255.0)
+
+
+def psnr_8bit(ref, test):
+    """Per-image PSNR (B,) of 8-bit levels (B, H, W, C): ``data.metrics.psnr`` (MSE over H, W and C)."""
+    mse = tf.reduce_mean(tf.square(ref - test), axis=[1, 2, 3])
+    return 10.0 * tf.math.log(255.0**2 / mse) / tf.math.log(10.0)
+
+
+def ssim_8bit(ref, test, win=7):
+    """Per-image SSIM (B,) of 8-bit levels (B, H, W, C), as ``data.metrics.ssim`` (scikit-image).
+
+    scikit-image's defaults: a uniform ``win`` x ``win`` window, sample covariances
+    (N / (N - 1)), K1 0.01, K2 0.03, data range 255, the mean over the pixels at
+    least ``win // 2`` from the border (the 'valid' windows) and over channels.
+    """
+    n = float(win * win)
+
+    def mean(x):
+        return tf.nn.avg_pool2d(x, win, 1, "VALID")
+
+    ref, test = tf.cast(ref, tf.float64), tf.cast(test, tf.float64)
+    ux, uy = mean(ref), mean(test)
+    cov = n / (n - 1.0)
+    vx = cov * (mean(ref * ref) - ux * ux)
+    vy = cov * (mean(test * test) - uy * uy)
+    vxy = cov * (mean(ref * test) - ux * uy)
+    c1, c2 = (0.01 * 255.0) ** 2, (0.03 * 255.0) ** 2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    return tf.cast(tf.reduce_mean(s, axis=[1, 2, 3]), tf.float32)
+
+
 class MSRGAN(keras.Model):
     """mSRGAN training wrapper.
 
@@ -217,10 +251,12 @@ class MSRGAN(keras.Model):
         hr = tf.cast(self._hr(data), tf.float32)
         sr = self.generator(downscale(hr, self.scale), training=False)
         values = self._loss_terms(hr, sr, False)
-        sr01, hr01 = to_unit_range(sr), to_unit_range(hr)
-        values["psnr"] = tf.reduce_mean(tf.image.psnr(sr01, hr01, max_val=1.0))
-        values["ssim"] = tf.reduce_mean(tf.image.ssim(sr01, hr01, max_val=1.0))
-        self._update_trackers(values)
+        # The convention of msrgan.evaluate: 8-bit RGB, scikit-image PSNR/SSIM (data.metrics).
+        sr8, hr8 = to_8bit(sr), to_8bit(hr)
+        for key, per_image in (("psnr", psnr_8bit(hr8, sr8)), ("ssim", ssim_8bit(hr8, sr8))):
+            # a per-image mean over the whole split (a short last batch gets its weight)
+            self.trackers[key].update_state(per_image)
+        self._update_trackers({k: v for k, v in values.items() if k in LOSS_KEYS})
         return {k: self.trackers[k].result() for k in LOSS_KEYS + EVAL_KEYS}
 
     # ----------------------------------------------------------------- images

@@ -18,16 +18,16 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from msrgan.layers import PixelShuffle
+from msrgan.layers import BicubicUpsampling, PixelShuffle
 
 
 def _conv(filters, name, strides=1):
     return layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=name)
 
 
-def _bn(name, sync):
+def _bn(name, sync, momentum=0.99):
     return layers.BatchNormalization(
-        momentum=0.99,
+        momentum=momentum,
         epsilon=1e-3,
         gamma_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
         synchronized=sync,
@@ -44,7 +44,8 @@ def _dropout(x, rate, name):
     return layers.Dropout(rate, name=name)(x) if rate > 0 else x
 
 
-def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.5, sync_bn=False):
+def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.5, sync_bn=False, bn_momentum=0.99,
+                    residual_bicubic=False):
     """G: LR image (B, h, w, 3) in [-1, 1] -> SR image (B, 4h, 4w, 3) (float32, unbounded, ~[-1, 1]).
 
     conv 3x3 ``filters`` + LeakyReLU(0.2); ``n_blocks`` residual blocks
@@ -53,6 +54,12 @@ def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.
     conv 3x3 ``filters`` -> PixelShuffle x2 (``filters/4`` channels) -> PReLU;
     conv 3x3 3. With the defaults: 1,334,272 trainable and 3,968 non-trainable
     parameters. ``input_shape=(None, None, 3)`` gives a fully convolutional G.
+
+    ``bn_momentum``: decay of the BN moving statistics (the original: 0.99).
+    ``residual_bicubic`` (not the original; default off): the output is the
+    bicubic 4x upsampling of the input plus the network's output, so G learns
+    only the correction to bicubic (no extra parameters); its last convolution
+    starts at zero, so G starts as bicubic.
     """
     if filters % 4:
         raise ValueError(f"filters={filters} must be a multiple of 4 (the second pixel shuffle divides it by 4)")
@@ -63,15 +70,15 @@ def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.
     for i in range(1, n_blocks + 1):
         mid = x
         x = _conv(filters, f"block{i}_conv1")(x)
-        x = _bn(f"block{i}_bn1", sync_bn)(x)
+        x = _bn(f"block{i}_bn1", sync_bn, bn_momentum)(x)
         x = _dropout(x, dropout, f"block{i}_drop1")
         x = _prelu(f"block{i}_prelu")(x)
         x = _conv(filters, f"block{i}_conv2")(x)
-        x = _bn(f"block{i}_bn2", sync_bn)(x)
+        x = _bn(f"block{i}_bn2", sync_bn, bn_momentum)(x)
         x = _dropout(x, dropout, f"block{i}_drop2")
         x = layers.Add(name=f"block{i}_add")([x, mid])
     x = _conv(filters, "conv2")(x)
-    x = _bn("conv2_bn", sync_bn)(x)
+    x = _bn("conv2_bn", sync_bn, bn_momentum)(x)
     x = _dropout(x, dropout, "conv2_drop")
     x = layers.Add(name="skip_add")([x, shortcut])
     x = _conv(4 * filters, "conv3")(x)
@@ -81,7 +88,15 @@ def build_generator(input_shape=(24, 24, 3), n_blocks=15, filters=64, dropout=0.
     x = _conv(filters, "conv4")(x)
     x = PixelShuffle(2, name="shuffle2")(x)
     x = _prelu("shuffle2_prelu")(x)
-    x = _conv(3, "conv5")(x)
+    if residual_bicubic:
+        # zero-initialised last convolution: G starts as exactly bicubic, and the trunk is not first
+        # pushed to silence a random residual (which leaves its ReLU-like PReLUs dead)
+        x = layers.Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer="zeros", name="conv5")(x)
+    else:
+        x = _conv(3, "conv5")(x)
+    if residual_bicubic:
+        up = BicubicUpsampling(4, name="bicubic_4x")(inp)
+        x = layers.Add(name="bicubic_add")([x, up])
     out = layers.Activation("linear", dtype="float32", name="sr")(x)
     return keras.Model(inp, out, name="generator")
 

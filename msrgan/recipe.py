@@ -1,12 +1,16 @@
 """The mSRGAN training recipe: what ``data.training`` needs to train it (``python -m msrgan.train``).
 
 The run folder (``--backup-dir``, default ``backup/msrgan``) holds
-``config.json``, ``ckpt/`` (G, D, both optimizers, step and epoch; written
-only at epoch ends with finite losses) and the exported ``generator.keras``
-(float32, input (None, None, 3): any size), ``discriminator.keras`` and
-``export.json`` after each epoch. TensorBoard
-scalars and images go to ``--logdir``; an ``epoch_NNNN.png`` figure per epoch
-to ``--result-dir``.
+``config.json``, ``ckpt/`` (G, D, both optimizers, step and epoch of the
+*last* epoch; written only at epoch ends with finite losses), the exported
+``generator.keras`` (float32, input (None, None, 3): any size) and
+``discriminator.keras`` of the *best* epoch (:data:`EXPORT_RULE`), ``export.json``
+(which epoch, step, validation PSNR/SSIM and the rule), and
+``generator_pretrained.keras``, the generator at the end of the MSE-only
+pre-training (the SRResNet-style model). Before each validation and export the
+generator's BatchNorm statistics are re-estimated with the current weights
+(``bn_recalibration_batches``, :mod:`data.batchnorm`). TensorBoard scalars and
+images go to ``--logdir``; a titled ``epoch_NNNN.png`` figure per epoch to ``--result-dir``.
 """
 
 from __future__ import annotations
@@ -15,16 +19,39 @@ import math
 from pathlib import Path
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from data import training
-from msrgan.callbacks import EpochGrid
+from data.batchnorm import Recalibration
+from data.export import export_model
+from msrgan.callbacks import EpochGrid, PretrainedExport
 from msrgan.config import ARCHITECTURE_KEYS, MSRGANConfig
 from msrgan.model import MSRGAN
 from msrgan.networks import build_discriminator, build_generator
 
 GENERATOR_FILE = "generator.keras"
 DISCRIMINATOR_FILE = "discriminator.keras"
+PRETRAINED_FILE = "generator_pretrained.keras"
 N_SAMPLE_IMAGES = 4
+MONITOR = "val_psnr"
+EXPORT_RULE = ("the epoch with the best validation PSNR among the epochs that include adversarial training "
+               "(steps after pretrain_steps); among all epochs if no epoch has adversarial steps")
+
+
+@keras.saving.register_keras_serializable(package="msrgan")
+class DelayedExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``lr`` until step ``start``, then ``lr * decay ** ((step - start) / 100)`` (``--g-lr-decay``)."""
+
+    def __init__(self, lr, decay, start=0):
+        self.lr, self.decay, self.start = float(lr), float(decay), int(start)
+
+    def __call__(self, step):
+        k = tf.maximum(tf.cast(step, tf.float32) - float(self.start), 0.0) / 100.0
+        return self.lr * tf.pow(self.decay, k)
+
+    def get_config(self):
+        return {"lr": self.lr, "decay": self.decay, "start": self.start}
 
 
 def check_vgg_weights(config):
@@ -84,21 +111,31 @@ def load_feature_extractor(config):
 def build_msrgan(config, sync_bn=False):
     """The compiled :class:`MSRGAN` of ``config`` (Adam as the original, epsilon 1e-8)."""
     lr = config.lr_size
-    generator = build_generator((lr, lr, 3), config.n_blocks, config.filters, config.dropout, sync_bn=sync_bn)
+    generator = build_generator((lr, lr, 3), config.n_blocks, config.filters, config.dropout, sync_bn=sync_bn,
+                                bn_momentum=config.bn_momentum, residual_bicubic=config.residual_bicubic)
     discriminator = build_discriminator((config.image_size, config.image_size, 3), config.d_filters,
                                         config.dense_units)
     gan = MSRGAN(generator, discriminator, load_feature_extractor(config), alpha=config.alpha, beta=config.beta,
                  adv_weight=config.adv_weight, d_steps=config.d_steps, pretrain_steps=config.pretrain_steps,
                  scale=config.scale)
-    gan.compile(keras.optimizers.Adam(config.g_lr, epsilon=1e-8, name="g_adam"),
+    g_lr = config.g_lr
+    if config.g_lr_decay < 1.0:
+        g_lr = DelayedExponentialDecay(config.g_lr, config.g_lr_decay, config.g_lr_decay_start)
+    gan.compile(keras.optimizers.Adam(g_lr, epsilon=1e-8, name="g_adam"),
                 keras.optimizers.Adam(config.d_lr, epsilon=1e-8, name="d_adam"))
     return gan
 
 
-def training_spec(config, result_dir="result/msrgan"):
+def exports_adversarial_epochs(config, steps_per_epoch):
+    """Whether :data:`EXPORT_RULE` restricts the export to epochs past ``pretrain_steps`` (some epoch has them)."""
+    return config.pretrain_steps < config.epochs * steps_per_epoch
+
+
+def training_spec(config, result_dir="result/msrgan", logdir=None, backup_dir="backup/msrgan"):
     """The :class:`data.training.TrainingSpec` of an mSRGAN run (checks the VGG weights and both splits).
 
-    ``result_dir`` receives the per-epoch figures ``epoch_NNNN.png``.
+    ``result_dir`` receives the per-epoch figures ``epoch_NNNN.png`` (also TensorBoard images in ``logdir``);
+    ``backup_dir`` (the run folder) the pre-trained generator ``generator_pretrained.keras``.
     """
     config = MSRGANConfig.from_dict(config)
     check_vgg_weights(config)
@@ -107,15 +144,45 @@ def training_spec(config, result_dir="result/msrgan"):
     datasets = {}
 
     def make(initial_epoch):
+        datasets["initial_epoch"] = initial_epoch
         datasets["train"], datasets["validation"] = make_datasets(config, initial_epoch)
         datasets["sample_hr"] = next(iter(datasets["validation"].take(1)))[:N_SAMPLE_IMAGES].numpy()
         return datasets["train"], datasets["validation"]
+
+    steps = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
+    adversarial_only = exports_adversarial_epochs(config, steps)
+    recalibrators = {}
+
+    def recalibrator(gan):
+        # The generator's BN statistics, re-estimated with the current weights (training images in another
+        # order than the training batches, downscaled as the generator sees them) before validation and export.
+        if "g" not in recalibrators:
+            from data.pipeline import downscale
+
+            batches = make_datasets(config, datasets.get("initial_epoch", 0) + 1000)[0]
+            recalibrators["g"] = Recalibration(batches, config.bn_recalibration_batches, model=gan.generator,
+                                               prepare=lambda hr: downscale(tf.cast(hr, tf.float32), config.scale),
+                                               step=lambda: np.asarray(gan.steps_done))
+        return recalibrators["g"]
+
+    def export_pretrained(gan):
+        recalibrator(gan).run()
+        export_model(gan.generator, Path(backup_dir) / PRETRAINED_FILE, input_shape=(None, None, 3))
+
+    def callbacks(gan, validation):
+        return [
+            recalibrator(gan),
+            PretrainedExport(lambda: export_pretrained(gan), gan, config.pretrain_steps,
+                             Path(backup_dir) / PRETRAINED_FILE),
+            EpochGrid(result_dir, datasets["sample_hr"], step=lambda: int(np.asarray(gan.steps_done)),
+                      logdir=logdir),
+        ]
 
     return training.TrainingSpec(
         config=config,
         build_model=lambda: build_msrgan(config, sync_bn=config.strategy == "mirrored"),
         make_datasets=make,
-        steps_per_epoch=config.steps_per_epoch or math.ceil(n_train / config.batch_size),
+        steps_per_epoch=steps,
         validation_steps=config.val_steps or math.ceil(n_test / config.batch_size),
         exports=lambda gan: {GENERATOR_FILE: (gan.generator, (None, None, 3)), DISCRIMINATOR_FILE: gan.discriminator},
         architecture_keys=ARCHITECTURE_KEYS,
@@ -123,10 +190,15 @@ def training_spec(config, result_dir="result/msrgan"):
                                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
                                     steps_done=gan.steps_done),
         step=lambda gan: gan.steps_done,
+        monitor=MONITOR,
+        mode="max",
+        eligible=(lambda gan: int(np.asarray(gan.steps_done)) > config.pretrain_steps) if adversarial_only else None,
+        export_rule=EXPORT_RULE,
+        before_export=lambda gan: recalibrator(gan).run(),
         make_images=lambda gan: gan.sample_images(datasets["sample_hr"]),
         image_every=config.image_every,
         log_every=config.log_every,
-        callbacks=lambda gan, validation: [EpochGrid(result_dir, datasets["sample_hr"])],
+        callbacks=callbacks,
     )
 
 
@@ -138,4 +210,5 @@ def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="
     data or config) before writing anything, and NonFiniteLossError on a NaN or
     infinite loss (the last good checkpoint and exports stay).
     """
-    return training.train(training_spec(config, result_dir), backup_dir, logdir, resume=resume, verbose=verbose)
+    spec = training_spec(config, result_dir, logdir, backup_dir)
+    return training.train(spec, backup_dir, logdir, resume=resume, verbose=verbose)

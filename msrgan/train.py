@@ -38,9 +38,14 @@ SRCNN_RUN = {"backup_dir": "backup/srcnn", "logdir": "logs/srcnn"}
 @cli.config_option(C, "beta", type=float)
 @cli.config_option(C, "adv_weight", type=float)
 @cli.config_option(C, "dropout", type=float)
+@cli.config_option(C, "bn_momentum", type=float)
+@cli.config_option(C, "bn_recalibration_batches", type=int)
+@cli.config_option(C, "residual_bicubic", "--residual-bicubic/--no-residual-bicubic")
 @cli.config_option(C, "d_steps", type=int)
 @cli.config_option(C, "pretrain_steps", type=int)
 @cli.config_option(C, "g_lr", type=float)
+@cli.config_option(C, "g_lr_decay", type=float)
+@cli.config_option(C, "g_lr_decay_start", type=int)
 @cli.config_option(C, "d_lr", type=float)
 @cli.config_option(C, "epochs", type=int)
 @cli.config_option(C, "steps_per_epoch", type=int)
@@ -49,7 +54,7 @@ SRCNN_RUN = {"backup_dir": "backup/srcnn", "logdir": "logs/srcnn"}
 @cli.seed_option(C.default("seed"), C.help("seed"))
 @cli.run_options("backup/msrgan", "logs/msrgan", precision=C.default("precision"))
 @click.option("--result-dir", type=click.Path(file_okay=False), default="result/msrgan",
-              help="Folder of the per-epoch figures epoch_NNNN.png (Input | Output | Ground truth).")
+              help="Folder of the per-epoch figures epoch_NNNN.png (LR input | bicubic | SR | HR, with PSNRs).")
 @cli.strategy_option
 @cli.config_option(C, "augment", "--augment/--no-augment")
 @cli.config_option(C, "image_every", type=int)

@@ -67,7 +67,8 @@ def test_cli_one_epoch_writes_checkpoint_exports_logs_and_figure(tmp_path, tiny_
     from data.io import read_image
 
     img = read_image(grid)
-    assert img.dtype == np.uint8 and img.shape == (4 * 32 + 5 * 2, 3 * 32 + 4 * 2, 3)
+    # titled figure (msrgan.figures.epoch_figure): 4 columns of 1.6 in, 4 rows of 1.9 in + a 0.4 in title, 100 dpi
+    assert img.dtype == np.uint8 and img.shape == (800, 640, 3)
     events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
     assert {p.parent.name for p in events} >= {"train", "validation", "images"}
     tags = read_events(tmp_path / "logs" / "train")

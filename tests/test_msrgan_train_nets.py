@@ -153,10 +153,13 @@ def test_test_step_reports_the_loss_formulas():
     np.testing.assert_allclose(logs["g_loss"], content + mse + adv, rtol=1e-4)
     np.testing.assert_allclose(logs["d_real"], 1e-5 * 0.5 * np.sum((d_real - 1) ** 2), rtol=1e-4)
     np.testing.assert_allclose(logs["d_fake"], 1e-5 * 0.5 * np.sum((d_fake + 1) ** 2), rtol=1e-4)
-    psnr = np.mean([10 * np.log10(1.0 / np.mean((np.clip((s + 1) / 2, 0, 1) - (h + 1) / 2) ** 2))
-                    for s, h in zip(sr, hr)])
-    np.testing.assert_allclose(logs["psnr"], psnr, rtol=1e-4)
-    assert 0 < logs["ssim"] < 1
+    # PSNR and SSIM on the convention of msrgan.evaluate: 8-bit RGB, data.metrics (scikit-image)
+    from data import metrics
+    from data.io import from_model_range
+
+    hr8, sr8 = from_model_range(hr), from_model_range(sr)
+    np.testing.assert_allclose(logs["psnr"], np.mean([metrics.psnr(h, s) for h, s in zip(hr8, sr8)]), rtol=1e-4)
+    np.testing.assert_allclose(logs["ssim"], np.mean([metrics.ssim(h, s) for h, s in zip(hr8, sr8)]), rtol=1e-4)
 
 
 def _weights(model):

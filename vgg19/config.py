@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from data.config import PRECISIONS, Config, one_of, param, positive
 
 BN_SCALE_INITS = ("truncated_normal", "ones")
+DENSE_INITS = ("truncated_normal", "glorot_uniform")
 
 ARCHITECTURE_KEYS = ("image_size", "n_classes", "base_filters", "dense_units")
 """Fields that must match to resume from a checkpoint."""
@@ -25,6 +26,13 @@ class VGG19Config(Config):
     The original used a truncated normal with stddev 0.1 (mean 0);
     ``"ones"`` is the Keras default.
     ``bn_momentum``: decay of the BatchNormalization moving statistics (the original: 0.99).
+    ``bn_recalibration_batches`` > 0: re-estimate those statistics over that many
+    training batches with the current weights before each validation (and so
+    before the best-model export), :func:`data.batchnorm.recalibrate`; 0 (the
+    original) keeps the running averages.
+    ``dense_init``: initialiser of the dense kernels, "truncated_normal" (stddev 0.1,
+    the original) or "glorot_uniform". ``augment``: the original's training
+    augmentation (flip, gamma, crop-and-zoom, box blur of 1-4 px); False feeds the images as they are.
     ``steps_per_epoch=None`` means one pass over the training split.
     ``data_dir=None`` means the embedded demo data (``demo_n`` images).
     """
@@ -39,6 +47,13 @@ class VGG19Config(Config):
     bn_momentum: float = param(0.99, "Decay of the BatchNormalization moving statistics used at validation/inference. "
                                      "The original: 0.99 (the statistics then need several hundred steps to settle; "
                                      "0.9 suits short runs).")
+    bn_recalibration_batches: int = param(0, "Re-estimate the BN statistics over N training batches with the current "
+                                             "weights before each validation and export (0: the running averages, as "
+                                             "the original).")
+    dense_init: str = param("truncated_normal", "Initialiser of the dense kernels; the original: truncated normal, "
+                                                "stddev 0.1 (with fan-ins of 4608 and 4096 the initial logits are "
+                                                "large and the softmax saturates).")
+    augment: bool = param(True, "The original's training augmentation (flip, gamma, crop-and-zoom, box blur 1-4 px).")
     epochs: int = param(100, "Total number of epochs (a resumed run stops at the same total; the original looped "
                              "forever).")
     steps_per_epoch: int | None = param(None, "Training batches per epoch. Default: one pass over the training split.")
@@ -57,6 +72,9 @@ class VGG19Config(Config):
             bad.append(f"lr={self.lr!r} (must be > 0)")
         if not (isinstance(self.bn_momentum, (int, float)) and 0 <= self.bn_momentum < 1):
             bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
+        if not isinstance(self.bn_recalibration_batches, int) or self.bn_recalibration_batches < 0:
+            bad.append(f"bn_recalibration_batches={self.bn_recalibration_batches!r} (must be an integer >= 0)")
+        bad += one_of(self, "dense_init", DENSE_INITS)
         return bad + one_of(self, "bn_scale_init", BN_SCALE_INITS) + one_of(self, "precision", PRECISIONS)
 
     @property

@@ -19,6 +19,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from vgg19.config import DENSE_INITS
+
 BLOCK_CONVS = (2, 2, 4, 4, 4)
 BLOCK_WIDTHS = (1, 2, 4, 8, 8)
 
@@ -35,7 +37,7 @@ def _bn_scale_initializer(name):
 
 
 def build_model(input_shape=(96, 96, 3), n_classes=13, base_filters=64, dense_units=4096,
-                bn_scale_init="truncated_normal", bn_momentum=0.99, name="minivgg19"):
+                bn_scale_init="truncated_normal", bn_momentum=0.99, name="minivgg19", dense_init="truncated_normal"):
     """The miniVGG19 classifier: images (B, H, W, 3) in [-1, 1] -> logits (B, n_classes), float32.
 
     Under a mixed-precision policy the computation runs in the low precision
@@ -43,10 +45,16 @@ def build_model(input_shape=(96, 96, 3), n_classes=13, base_filters=64, dense_un
     At the defaults: 55,742,925 trainable and 11,008 non-trainable parameters.
     ``bn_scale_init`` ("truncated_normal" as the original, or "ones") and
     ``bn_momentum`` (0.99 as the original) set the BatchNormalization layers.
+    ``dense_init``: the dense kernels' initialiser, "truncated_normal" (stddev 0.1,
+    the original) or "glorot_uniform" (scaled by fan-in and fan-out).
     """
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (H, W, C), got {input_shape!r}")
-    dense_init = keras.initializers.TruncatedNormal(mean=0.0, stddev=0.1)
+    if dense_init not in DENSE_INITS:
+        raise ValueError(f"dense_init must be one of {DENSE_INITS}, got {dense_init!r}")
+    # the original: truncated normal, stddev 0.1, whatever the fan-in
+    if dense_init == "truncated_normal":
+        dense_init = keras.initializers.TruncatedNormal(mean=0.0, stddev=0.1)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for b, (n_convs, width) in enumerate(zip(BLOCK_CONVS, BLOCK_WIDTHS), start=1):

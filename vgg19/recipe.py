@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from data import training
+from data.batchnorm import Recalibration
 from data.io import to_unit
 from vgg19.config import ARCHITECTURE_KEYS, VGG19Config
 from vgg19.model import build_model
@@ -53,7 +54,7 @@ def split_labels(config, split):
 def make_datasets(config, initial_epoch=0):
     """(train, validation) tf.data of (float32 (B,S,S,3) in [-1,1], int32 (B,)).
 
-    Training batches are augmented, shuffled and repeated; the shuffle seed
+    Training batches are augmented (``config.augment``), shuffled and repeated; the shuffle seed
     moves on with the resumed epoch so a resumed run does not replay the same order.
     Validation is one unaugmented pass over the test split.
     """
@@ -61,7 +62,7 @@ def make_datasets(config, initial_epoch=0):
 
     common = dict(data_dir=config.data_dir, batch_size=config.batch_size, image_size=config.image_size,
                   demo_n=config.demo_n)
-    train_ds = classification_dataset(split="train", augment=True, shuffle=True, repeat=True,
+    train_ds = classification_dataset(split="train", augment=config.augment, shuffle=True, repeat=True,
                                       seed=config.seed + initial_epoch, **common)
     val_ds = classification_dataset(split="test", augment=False, shuffle=False, repeat=False,
                                     seed=config.seed, **common)
@@ -71,7 +72,8 @@ def make_datasets(config, initial_epoch=0):
 def compile_model(config):
     """The miniVGG19 of ``config``, compiled with Adam and sparse softmax cross-entropy on logits."""
     model = build_model(config.input_shape, config.n_classes, config.base_filters, config.dense_units,
-                        bn_scale_init=config.bn_scale_init, bn_momentum=config.bn_momentum)
+                        bn_scale_init=config.bn_scale_init, bn_momentum=config.bn_momentum,
+                        dense_init=config.dense_init)
     model.compile(
         optimizer=keras.optimizers.Adam(config.lr),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -89,6 +91,7 @@ def training_spec(config):
     datasets = {}
 
     def make(initial_epoch):
+        datasets["initial_epoch"] = initial_epoch
         datasets["train"], datasets["validation"] = make_datasets(config, initial_epoch)
         return datasets["train"], datasets["validation"]
 
@@ -98,11 +101,17 @@ def training_spec(config):
             datasets["images"] = {"train_inputs": to_unit(images)}
         return datasets["images"]
 
+    def callbacks(model, validation):
+        # training images in another order than the training batches, without labels
+        batches = make_datasets(config, datasets["initial_epoch"] + 1000)[0].map(lambda x, y: x)
+        return [Recalibration(batches, config.bn_recalibration_batches, step=lambda: model.optimizer.iterations)]
+
     steps = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
     return training.TrainingSpec(
         config=config, build_model=lambda: compile_model(config), make_datasets=make, steps_per_epoch=steps,
         exports=lambda model: {EXPORT_NAME: model}, architecture_keys=ARCHITECTURE_KEYS,
         monitor=MONITOR, mode="max", make_images=input_images, image_every=steps,
+        callbacks=callbacks if config.bn_recalibration_batches > 0 else None,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from data import cli
-from vgg19.config import BN_SCALE_INITS, VGG19Config
+from vgg19.config import BN_SCALE_INITS, DENSE_INITS, VGG19Config
 
 C = VGG19Config
 
@@ -31,6 +31,9 @@ C = VGG19Config
 @cli.config_option(C, "dense_units", type=click.IntRange(min=1))
 @cli.config_option(C, "bn_scale_init", type=click.Choice(BN_SCALE_INITS))
 @cli.config_option(C, "bn_momentum", type=click.FloatRange(min=0, max=1, max_open=True))
+@cli.config_option(C, "bn_recalibration_batches", type=click.IntRange(min=0))
+@cli.config_option(C, "dense_init", type=click.Choice(DENSE_INITS))
+@cli.config_option(C, "augment", "--augment/--no-augment")
 @cli.config_option(C, "demo_n", type=click.IntRange(min=26))
 @cli.one_line_errors
 def main(backup_dir, logdir, resume, **options):
