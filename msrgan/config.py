@@ -139,7 +139,8 @@ class SRCNNConfig(Config):
     lr: float = param(1e-3, "Adam learning rate.")
     batch_size: int = param(16, "Global batch size.")
     # run
-    epochs: int = param(4, "Total number of epochs (a resumed run continues).")
+    epochs: int = param(10, "Total number of epochs (a resumed run continues). 10 x 100 steps beat bicubic on the "
+                            "demo data; 4 x 100 did not.")
     steps_per_epoch: int | None = param(100, "Steps per epoch [None: train images / batch].")
     val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
     seed: int = param(0, "Random seed (weights, data order).")

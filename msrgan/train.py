@@ -5,7 +5,7 @@ default) or :func:`msrgan.srcnn.train` (``--model srcnn``) on the shared
 scaffold ``data.training``. Example (demo data, pre-trained miniVGG19 from ``python -m vgg19.train``)::
 
     python -m msrgan.train --epochs 5 --pretrain-steps 200 --precision mixed_bfloat16
-    python -m msrgan.train --model srcnn                  # 4 epochs of 100 steps
+    python -m msrgan.train --model srcnn                  # 10 epochs of 100 steps
 
 mSRGAN writes ``backup/msrgan/`` (config.json, ckpt/, generator.keras, discriminator.keras, export.json),
 ``logs/msrgan/`` (TensorBoard) and ``result/msrgan/epoch_NNNN.png``; SRCNN writes
