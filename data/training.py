@@ -388,8 +388,7 @@ class _Exporter:
                 raise ValueError(f"no {spec.monitor!r} in the epoch logs (keys: {', '.join(sorted(logs))})")
             value = float(logs[spec.monitor])
             if spec.eligible is not None and not spec.eligible(self.model):
-                log.info("epoch %d: %s %.4f; not eligible for export (%s)", epoch, spec.monitor, value,
-                         spec.export_rule or "spec.eligible")
+                log.info("epoch %d: %s %.4f; not eligible for export (see export_rule)", epoch, spec.monitor, value)
                 return
             if not self._improves(value):
                 return

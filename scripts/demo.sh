@@ -38,12 +38,15 @@ echo "== 2/3 mSRGAN (backup/msrgan, logs/msrgan, result/msrgan)"
 # (MSE + miniVGG19 content + adversarial). Departures (README.md "Departures"): --residual-bicubic
 # (G learns the correction to bicubic, starting at bicubic quality) with --n-blocks 6 (original 15),
 # --g-lr 2e-3 (original 1e-4) decaying x0.8 per 100 steps from step 200, batch 8 (original 16) and
-# no dropout make the short budget count. generator.keras is the adversarial epoch with the best
+# no dropout make the short budget count. --adv-weight 1e-6 (original 1e-5): the original's D (no BN,
+# lr 1e-3) can blow up within the 100 adversarial steps, and at 1e-5 its gradient then wrecks G
+# (measured: 20.8 dB after step 700 in one run, 31.2 dB in another; README "Measured").
+# generator.keras is the adversarial epoch with the best
 # validation PSNR (here the last, step 700; backup/msrgan/export.json says which);
 # generator_pretrained.keras is the end of pre-training (step 600), the SRResNet-style model.
 python -m msrgan.train --residual-bicubic --n-blocks 6 --dropout 0 --batch-size 8 --g-lr 2e-3 \
     --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 600 --epochs 7 --steps-per-epoch 100 \
-    --precision "$PRECISION"
+    --adv-weight 1e-6 --precision "$PRECISION"
 stage
 
 echo "== 3/3 pre-trained and final mSRGAN vs nearest/bicubic on the demo test split (result/msrgan_eval)"
