@@ -29,6 +29,9 @@ FILES = ["README.md", "config.json", "cover.png", "model.keras", "rdf.yaml", "sa
          "test_lr.npy", "test_sr.npy", "tf_saved_model.zip"]
 
 
+# Each test writes a whole package (Keras model, SavedModel, test tensors): the module is slow as a whole.
+pytestmark = pytest.mark.slow
+
 def _tiny_generator():
     import keras
 

@@ -82,6 +82,7 @@ def stale_runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [0, 8])
 def test_exported_generator_in_inference_mode_matches_batch_statistics(stale_runs, k):
     import msrgan
