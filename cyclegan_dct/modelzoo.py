@@ -125,14 +125,7 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
         "gan-microscopy's test suite (`tests/test_modelzoo_export.py`) checks that packages written by this "
         "exporter pass it.",
         "",
-        "## Training",
-        "",
-        *training,
-        "",
-        "## Citation",
-        "",
-        *[f"- {c['text']} (doi:{c['doi']})" for c in CITE],
-        "",
+        *modelzoo.readme_tail(training, CITE),
     ])
     return modelzoo.PackageDescr(
         name=name,

@@ -284,6 +284,15 @@ def _move_into_place(stage, out_dir, overwrite):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def readme_tail(training_lines, citations):
+    """The "Training" and "Citation" sections that end every package README (a list of markdown lines).
+
+    ``citations``: dicts with ``text`` and a ``doi`` or a ``url``.
+    """
+    cited = [f"- {c['text']} ({'doi:' + c['doi'] if 'doi' in c else c['url']})" for c in citations]
+    return ["## Training", "", *training_lines, "", "## Citation", "", *cited, ""]
+
+
 def markdown_table(rows):
     """A two-column Markdown table of ``(key, value)`` rows."""
     lines = ["| key | value |", "| --- | --- |"]

@@ -189,14 +189,7 @@ def _documentation(name, summary_lines, scores, input_bits):
         "validation and `bioimageio.core`'s tests, and that the SavedModel run by TensorFlow alone matches the "
         "Keras model within 1e-5.",
         "",
-        "## Training",
-        "",
-        *summary_lines,
-        "",
-        "## Citation",
-        "",
-        *[f"- {c['text']} ({'doi:' + c['doi'] if 'doi' in c else c['url']})" for c in CITE],
-        "",
+        *modelzoo.readme_tail(summary_lines, CITE),
     ])
 
 

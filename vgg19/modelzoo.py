@@ -78,14 +78,7 @@ def _documentation(name, probs, label, image_size, config_lines):
         "`test_probabilities.npy`; gan-microscopy's test suite (`tests/test_modelzoo_export.py`) checks that "
         "packages written by this exporter pass it.",
         "",
-        "## Training",
-        "",
-        *config_lines,
-        "",
-        "## Citation",
-        "",
-        *[f"- {c['text']} ({'doi:' + c['doi'] if 'doi' in c else c['url']})" for c in CITE],
-        "",
+        *modelzoo.readme_tail(config_lines, CITE),
     ])
 
 
