@@ -98,11 +98,14 @@ class CycleGANConfig(Config):
 
 
 PRESETS = {
-    # 2-core CPU, ~30 min: the reduced networks of the README's measured runs, bf16, 4000 steps, and the
-    # reference's identity loss (0.5), without which G learned contrast-inverted nuclei (README, "Why the
-    # mapping inverted"). Keys are CycleGANConfig fields; disc_filters follows filters.
-    "cpu": dict(crop=128, n_blocks=6, filters=16, disc_filters=16, precision="mixed_bfloat16", lambda_identity=0.5,
-                epochs=10, epochs_decay=6, steps_per_epoch=250),
+    # 2-core CPU, ~10 min: the reduced networks of the README's measured runs and the reference's identity loss
+    # (0.5), without which G learned contrast-inverted nuclei (README, "Why the mapping inverted"). float32, not
+    # bf16: at these widths the step is overhead-bound and float32 was faster on the AVX-512-bf16 EPYC (0.136 vs
+    # 0.157 s/step, benchmarks/cyclegan_train.py), and CPUs without bf16 units emulate it slowly. 2500 steps so
+    # that a 3-seed vanilla-vs-DCT ablation fits in a session. Keys are CycleGANConfig fields; disc_filters
+    # follows filters.
+    "cpu": dict(crop=128, n_blocks=6, filters=16, disc_filters=16, precision="float32", lambda_identity=0.5,
+                epochs=5, epochs_decay=5, steps_per_epoch=250),
 }
 """Named configurations (``cyclegan_dct.train --preset NAME``); options given explicitly win."""
 

@@ -6,7 +6,7 @@ stardist's real labels <-> crops of stardist's real nuclei image)::
 
     python -m cyclegan_dct.train --epochs 100 --epochs-decay 100          # DCT, cutoff 0.5
     python -m cyclegan_dct.train --no-dct --backup-dir backup/cyclegan_vanilla
-    python -m cyclegan_dct.train --preset cpu --seed 1                    # ~30 min on 2 CPU cores
+    python -m cyclegan_dct.train --preset cpu --seed 1                    # ~10 min on 2 CPU cores
 
 ``--preset NAME`` (``cyclegan_dct.config.PRESETS``) sets several options at
 once; options given explicitly on the command line win.

@@ -14,8 +14,8 @@ def test_apply_preset_keeps_explicit_options():
     assert apply_preset("none", base) == base
     cpu = apply_preset("cpu", base)
     assert (cpu["crop"], cpu["n_blocks"], cpu["filters"], cpu["disc_filters"]) == (128, 6, 16, 16)
-    assert cpu["lambda_identity"] == 0.5 and cpu["precision"] == "mixed_bfloat16"
-    assert (cpu["epochs"] + cpu["epochs_decay"]) * cpu["steps_per_epoch"] == 4000
+    assert cpu["lambda_identity"] == 0.5 and cpu["precision"] == "float32"
+    assert (cpu["epochs"] + cpu["epochs_decay"]) * cpu["steps_per_epoch"] == 2500
     mine = apply_preset("cpu", dict(base, filters=8, lambda_identity=0.0), explicit={"filters", "lambda_identity"})
     assert mine["filters"] == mine["disc_filters"] == 8 and mine["lambda_identity"] == 0.0 and mine["crop"] == 128
     CycleGANConfig(**{k: v for k, v in cpu.items()})  # a valid config
@@ -32,6 +32,6 @@ def test_train_cli_preset_cpu(tmp_path):
     res = CliRunner().invoke(train.main, args)
     assert res.exit_code == 0, res.output
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["lambda_identity"] == 0.5 and config["precision"] == "mixed_bfloat16"
+    assert config["lambda_identity"] == 0.5 and config["precision"] == "float32"
     assert (config["crop"], config["n_blocks"], config["filters"], config["disc_filters"]) == (32, 1, 4, 4)
     assert config["steps_per_epoch"] == 1 and config["epochs_decay"] == 0
