@@ -40,10 +40,17 @@ from data.config import PRECISIONS
 @click.option("--sd-patch-size", "sd_patch_size", type=click.IntRange(min=1), default=EvalConfig.default("patch_size"),
               help="StarDist training patch [default: the largest multiple of 16 that fits the smallest "
                    "synthetic image, at most 256].")
+@click.option("--also-unfiltered", is_flag=True,
+              help="DCT runs: also train StarDist on G(m) before the low-pass (f1_unfiltered, ap_unfiltered).")
+@click.option("--only", default=None,
+              help="With --seeds: process only these comma-separated runs (e.g. vanilla_s1,dct_0.5_s1) and record "
+                   "them, to split an ablation over processes/machines sharing --out; the tables come once all "
+                   "runs are recorded.")
 @click.option("--reuse", is_flag=True, help="Reuse existing generate/stego/evaluation outputs under --out.")
 @cli.verbose_option
 @cli.one_line_errors
-def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, **options):
+def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, also_unfiltered,
+         only, **options):
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
     from cyclegan_dct.ablation import ablation_markdown, parse_cutoffs, parse_seeds, run_ablation
 
@@ -56,7 +63,11 @@ def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego
     result = run_ablation(out, cutoffs=None if model_list else parse_cutoffs(cutoffs), models=model_list or None,
                           seed=seed, train_options=options, train_args=train_args, n_synthetic=n_synthetic,
                           size=size, stego_n=stego_n, masks=masks, eval_config=eval_config, reuse=reuse,
-                          seeds=parse_seeds(seeds) if seeds else None)
+                          seeds=parse_seeds(seeds) if seeds else None, also_unfiltered=also_unfiltered,
+                          only=[n.strip() for n in only.split(",") if n.strip()] if only else None)
+    if result is None:
+        cli.echo(f"recorded {only} in {out / 'records'}; run again without --only once every run is recorded")
+        return
     cli.echo(ablation_markdown(result["rows"], result["budget"]), nl=False)
 
 

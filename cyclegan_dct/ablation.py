@@ -113,10 +113,14 @@ def cyclegan_budget(model_dir):
             f"crop {c['crop']}, {c['n_blocks']} blocks, {c['filters']} filters, {c['precision']}, seed {c['seed']}")
 
 
-def ablation_row(name, cutoff, model_dir, times, stego, evaluation):
-    """One flat row of the comparison table."""
+def ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered=None):
+    """One flat row of the comparison table; ``unfiltered``: the evaluation of StarDist trained on G(m) instead of
+    LP(G(m)) (DCT models, ``also_unfiltered``), whose F1/AP go to ``f1_unfiltered``/``ap_unfiltered``."""
     ag = stego["agreement"]
     m = evaluation["metrics"]
+    extra = {}
+    if unfiltered is not None:
+        extra = {"f1_unfiltered": unfiltered["metrics"]["f1"], "ap_unfiltered": unfiltered["metrics"]["ap"]}
     return {
         "name": name,
         "cutoff": cutoff,
@@ -139,13 +143,19 @@ def ablation_row(name, cutoff, model_dir, times, stego, evaluation):
         "ap": m["ap"],
         "mean_f1": m["mean_f1"],
         "stardist_train_s": evaluation["wall_time_s"]["train"],
+        **extra,
     }
+
+
+def _num(x):
+    return "-" if x is None else f"{x:+.3f}"
 
 
 def ablation_markdown(rows, budget):
     sigmas = list(rows[0]["sensitivity"])
     head = (["run", "cutoff", "train s"] + [f"Dice sigma={s}" for s in sigmas]
-            + ["HF energy G(m) / real", "Dice m/cycled", "Dice m/Otsu", "F1@0.5", "AP@0.5", "mean F1"])
+            + ["HF energy G(m) / real", "corr(m, G(m))", "Dice m/cycled", "Dice m/Otsu", "F1@0.5", "AP@0.5",
+               "mean F1"])
     lines = [
         "# DCT cutoff ablation",
         "",
@@ -162,7 +172,8 @@ def ablation_markdown(rows, budget):
     for r in rows:
         train = "-" if r["train_s"] is None else f"{r['train_s']:.0f}"
         vals = ([r["name"], f"{r['cutoff']:g}", train] + [f"{r['sensitivity'][s]:.3f}" for s in sigmas]
-                + [f"{r['hf_generated']:.4f} / {r['hf_real']:.4f}", f"{r['dice_input_cycled']:.3f}",
+                + [f"{r['hf_generated']:.4f} / {r['hf_real']:.4f}", _num(r.get("polarity_corr")),
+                   f"{r['dice_input_cycled']:.3f}",
                    f"{r['dice_input_otsu']:.3f}", f"{r['f1']:.3f}", f"{r['ap']:.3f}", f"{r['mean_f1']:.3f}"])
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
@@ -207,12 +218,17 @@ def ablation_plot(rows, path):
 
 
 def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, train_args="", n_synthetic=200,
-                 size=256, stego_n=50, masks="cycled", eval_config=None, reuse=False, seeds=None):
+                 size=256, stego_n=50, masks="cycled", eval_config=None, reuse=False, seeds=None,
+                 also_unfiltered=False, only=None):
     """Train (or take) one model per cutoff (and per seed of ``seeds``), then generate + stego + evaluate each
     with that seed (StarDist too); write the table, the plot, and over seeds the summary and paired tests.
 
     With several seeds, runs are named ``<name>_s<seed>`` and each finished run's row is kept in
     ``OUT/records/<name>.json``: an interrupted ablation, run again, skips the finished (cutoff, seed) runs.
+    ``also_unfiltered``: for DCT models also train StarDist on G(m) (before the low-pass) with the same masks.
+    ``only`` (run names, several seeds): process just those runs and record them, so that one ablation can be
+    split over several processes or machines sharing ``out``; the tables are written once every run has a
+    record (a last call without ``only`` collects them). Returns None while records are missing.
     """
     out = Path(out)
     seeds = list(seeds) if seeds else [seed]
@@ -230,12 +246,18 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
     names = [r[0] for r in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"run names must differ, got {names}")
+    if only is not None:
+        unknown = sorted(set(only) - set(names))
+        if len(seeds) < 2 or unknown:
+            raise ValueError(f"--only needs several --seeds and names among {names}, got {sorted(only)}")
     rows = []
     for name, cutoff, model_dir, run_seed in runs:
         record = out / "records" / f"{name}.json"
         if len(seeds) > 1 and record.is_file():
             log.info(f"[ablate] {name}: finished earlier, reusing {record}")
             rows.append(json.loads(record.read_text()))
+            continue
+        if only is not None and name not in only:
             continue
         run_eval_config = eval_config.replace(seed=run_seed)
         times = {}
@@ -247,7 +269,7 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
         if not (reuse and (syn / "summary.json").is_file()):
             log.info(f"[ablate] generating {n_synthetic} pairs with {name}")
             t0 = time.perf_counter()
-            generate(model_dir, n=n_synthetic, out=syn, size=size, seed=run_seed)
+            generate(model_dir, n=n_synthetic, out=syn, size=size, seed=run_seed, also_unfiltered=also_unfiltered)
             times["generate"] = time.perf_counter() - t0
         stego_json = out / "stego" / name / "stego.json"
         if reuse and stego_json.is_file():
@@ -261,15 +283,25 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
         else:
             log.info(f"[ablate] StarDist evaluation {name}")
             evaluation = run_evaluation(syn, out / "evaluation" / name, run_eval_config, masks=masks, label=name)
-        rows.append({**ablation_row(name, cutoff, model_dir, times, stego, evaluation), "seed": run_seed})
+        unfiltered = None
+        if also_unfiltered and cutoff < 1.0:
+            log.info(f"[ablate] StarDist evaluation {name} on G(m) before the low-pass")
+            unfiltered = run_evaluation(syn, out / "evaluation" / f"{name}_unfiltered", run_eval_config, masks=masks,
+                                        label=f"{name} G(m)", images_folder="images_unfiltered")
+        rows.append({**ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered),
+                     "seed": run_seed})
         if len(seeds) > 1:
             write_json(record, rows[-1])
+    if len(rows) < len(runs):
+        log.info(f"[ablate] {len(rows)} of {len(runs)} runs recorded; the tables follow once all are")
+        return None
     budget = (f"seeds {','.join(map(str, seeds))}; {n_synthetic} synthetic {size}x{size} pairs ({masks} masks); "
               f"StarDist {eval_config.epochs} epochs x {eval_config.steps_per_epoch} steps, "
               f"batch {eval_config.batch_size}, patch {eval_config.patch_size or 'fitted'}; CycleGAN budgets per row")
     result = {"budget": budget, "seed": seeds[0], "seeds": seeds, "train_options": train_options,
               "train_args": train_args, "n_synthetic": n_synthetic, "size": size, "masks": masks, "rows": rows,
-              "runs": rows, "summary": stats.summarize(rows), "tests": stats.paired_tests(rows),
+              "runs": rows, "summary": stats.summarize(rows, tuple(stats.REPORTED_METRICS)),
+              "tests": stats.paired_tests(rows),
               "tests_note": "paired over seeds: mean difference DCT - vanilla, 95 % t CI, p of scipy.stats.ttest_rel "
                             "(primary) and exact Wilcoxon signed-rank p (cannot go below 2 / 2**n)"}
     ablation_plot(rows, out / "ablation.png")

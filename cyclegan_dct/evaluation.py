@@ -9,8 +9,11 @@ the pairs written by ``cyclegan_dct.generate`` (``DIR/images/*.tif`` with
 its probability/NMS thresholds on held-out *synthetic* pairs, and scores its
 predictions on real annotated nuclei with ``stardist.matching``: precision,
 recall, F1 and AP (TP / (TP + FP + FN)) at IoU 0.5 and the mean F1 over IoU
-0.5:0.05:0.9. Default test data: the fluorescence nuclei image with 125
-labelled nuclei that ``stardist`` ships (``test_image_nuclei_2d``).
+0.5:0.05:0.9, pooled over the test images (``matching_dataset``) and per image.
+Default test data: the real fluorescence nuclei image with its labels that
+``stardist`` ships (``test_image_nuclei_2d``), the only real annotated 2D
+nuclei image in the installed packages (its 3D stack is synthetic);
+``--test-images DIR --test-masks DIR`` takes several (masks paired by name).
 Writes ``evaluation.json`` and ``evaluation.md`` (with wall time and training
 budget, so runs are comparable); the StarDist model goes to ``OUT/stardist/``.
 
@@ -78,25 +81,46 @@ def _read_pairs(image_dir, mask_dir):
     return images, labels, [p.name for p in paths]
 
 
-def load_synthetic(folder, masks="cycled"):
-    """(images, instance labels, names) from a ``cyclegan_dct.generate`` folder."""
+IMAGE_FOLDERS = ("images", "images_unfiltered")
+
+
+def load_synthetic(folder, masks="cycled", images="images"):
+    """(images, instance labels, names) from a ``cyclegan_dct.generate`` folder; ``images="images_unfiltered"``
+    takes G(m) of a DCT model (written by ``generate --also-unfiltered``) instead of LP(G(m))."""
     if masks not in MASK_FOLDERS:
         raise ValueError(f"masks must be one of {sorted(MASK_FOLDERS)}, got {masks!r}")
+    if images not in IMAGE_FOLDERS:
+        raise ValueError(f"images must be one of {IMAGE_FOLDERS}, got {images!r}")
     folder = Path(folder)
-    return _read_pairs(folder / "images", folder / MASK_FOLDERS[masks])
+    return _read_pairs(folder / images, folder / MASK_FOLDERS[masks])
+
+
+DEFAULT_TEST_SOURCE = "stardist.data.test_image_nuclei_2d"
 
 
 def load_test_data(test_images=None, test_masks=None):
-    """Real annotated test data: given folders, or the image ``stardist`` ships. Returns (images, labels, source)."""
+    """Real annotated test data: given folders, or the image ``stardist`` ships.
+
+    Returns (images, labels, names, source)."""
     if (test_images is None) != (test_masks is None):
         raise ValueError("give both --test-images and --test-masks, or neither")
     if test_images is not None:
-        images, labels, _ = _read_pairs(test_images, test_masks)
-        return images, labels, f"{test_images} + {test_masks}"
+        images, labels, names = _read_pairs(test_images, test_masks)
+        return images, labels, names, f"{test_images} + {test_masks}"
     from cyclegan_dct.domains import default_real_image
 
     img, lab = default_real_image()
-    return [img], [lab], "stardist.data.test_image_nuclei_2d"
+    return [img], [lab], ["nuclei_2d"], DEFAULT_TEST_SOURCE
+
+
+def per_image_scores(y_true, y_pred, names):
+    """One row per test image: its name, nuclei counts and precision/recall/F1/AP at IoU 0.5 and mean F1."""
+    rows = []
+    for name, t, p in zip(names, y_true, y_pred):
+        s = segmentation_scores([t], [p], IOU_THRESHOLDS)
+        rows.append({"name": name, **{k: s[k] for k in ("n_true", "n_pred", "tp", "fp", "fn", "precision", "recall",
+                                                          "f1", "ap", "mean_f1")}})
+    return rows
 
 
 def _normalize(img):
@@ -175,11 +199,12 @@ def _synthetic_info(folder):
     return {k: v for k, v in summary.items() if isinstance(v, (str, int, float, bool)) or v is None}
 
 
-def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, test_masks=None, label=None):
+def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, test_masks=None, label=None,
+                   images_folder="images"):
     """Train, predict, score; write ``evaluation.json`` and ``evaluation.md`` into ``out``. Returns the result dict."""
     t0 = time.perf_counter()
-    images, labels, _ = load_synthetic(synthetic, masks)
-    test_x, test_y, source = load_test_data(test_images, test_masks)
+    images, labels, _ = load_synthetic(synthetic, masks, images_folder)
+    test_x, test_y, test_names, source = load_test_data(test_images, test_masks)
     auto_patch = config.patch_size is None
     if auto_patch:
         smallest = min(min(x.shape[:2]) for x in images)
@@ -195,12 +220,14 @@ def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, tes
         "label": label or f"{Path(synthetic).name}/{masks}",
         "synthetic": str(synthetic),
         "masks": masks,
+        "images": images_folder,
         "synthetic_summary": _synthetic_info(synthetic),
         "test_data": {"source": source, "n_images": len(test_x), "n_nuclei": scores["n_true"]},
         "budget": {**config.to_dict(), "patch_size_auto": auto_patch, "n_train": info["n_train"],
                    "n_val": info["n_val"]},
         "thresholds": {"prob": float(model.thresholds.prob), "nms": float(model.thresholds.nms)},
         "metrics": scores,
+        "per_image": per_image_scores(test_y, pred, test_names),
         "wall_time_s": {
             "train": info["train_s"],
             "optimize_thresholds": info["thresholds_s"],
@@ -238,6 +265,12 @@ def evaluation_markdown(r):
     ]
     for t, s in m["per_threshold"].items():
         lines.append(f"| {t} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['ap']:.3f} |")
+    if r.get("per_image"):
+        lines += ["", "Per test image (the table above pools all images, `stardist.matching.matching_dataset`):", "",
+                  "| image | nuclei | predicted | precision | recall | F1@0.5 | AP@0.5 | mean F1 |",
+                  "|" + " --- |" * 8]
+        lines += [f"| {p['name']} | {p['n_true']} | {p['n_pred']} | {p['precision']:.3f} | {p['recall']:.3f} | "
+                  f"{p['f1']:.3f} | {p['ap']:.3f} | {p['mean_f1']:.3f} |" for p in r["per_image"]]
     return "\n".join(lines) + "\n"
 
 

@@ -27,13 +27,16 @@ def predict(model, x, batch_size=4):
     return np.concatenate(out).astype(np.float32)
 
 
+def low_pass(config, x, batch_size=4):
+    """LP(x) for a numpy batch x (N, H, W, C) in [-1, 1] with the run's filter (x itself for a vanilla model):
+    the image F reads in the A->B->A cycle; float32 numpy."""
+    layer = make_filter(config)
+    if layer is None:
+        return np.asarray(x, np.float32)
+    out = [keras.ops.convert_to_numpy(layer(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    return np.concatenate(out).astype(np.float32)
+
+
 def back_to_a(config, g_b2a, x, batch_size=4):
     """F(LP(x)) for a numpy batch x in [-1, 1] (e.g. G(m)), as the A->B->A cycle computes it; float32 numpy."""
-    layer = make_filter(config)
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size]
-        if layer is not None:
-            xb = layer(xb)
-        out.append(keras.ops.convert_to_numpy(g_b2a(xb, training=False)))
-    return np.concatenate(out).astype(np.float32)
+    return predict(g_b2a, low_pass(config, x, batch_size), batch_size)

@@ -19,13 +19,16 @@ from data import cli
 @click.option("--out", type=click.Path(file_okay=False), default="result/cyclegan_dct/synthetic")
 @click.option("--size", default=256, help="Image size (multiple of 4).")
 @cli.seed_option(0, "Seed of the random masks.")
+@click.option("--also-unfiltered", is_flag=True,
+              help="DCT models: also write G(m) before the low-pass into images_unfiltered/ (images/ holds "
+                   "LP(G(m)), the image the cycled mask was computed from).")
 @cli.verbose_option
 @cli.one_line_errors
-def main(model_dir, n, out, size, seed):
-    """Generate synthetic nuclei images with their input and cycled masks."""
+def main(model_dir, n, out, size, seed, also_unfiltered):
+    """Generate synthetic nuclei images (LP(G(m)) for a DCT model) with their input and cycled masks."""
     from cyclegan_dct.synthesis import generate
 
-    summary = generate(model_dir, n=n, out=out, size=size, seed=seed)
+    summary = generate(model_dir, n=n, out=out, size=size, seed=seed, also_unfiltered=also_unfiltered)
     cli.echo(f"{summary['count']} pairs in {out}, mean Dice(mask, cycled mask) = {summary['mean_dice']:.4f}")
 
 

@@ -27,7 +27,10 @@ from collections import defaultdict
 import numpy as np
 from scipy import stats
 
-__all__ = ["HEADLINE_METRICS", "variant_name", "metric_value", "summarize", "paired_tests", "tests_markdown"]
+__all__ = [
+    "HEADLINE_METRICS", "REPORTED_METRICS", "variant_name", "metric_value", "summarize", "paired_tests",
+    "tests_markdown",
+]
 
 HEADLINE_METRICS = {
     "f1": "F1@0.5",
@@ -36,6 +39,16 @@ HEADLINE_METRICS = {
     "sensitivity.2": "Dice(m, cycled), noise sigma 2",
 }
 """The ablation's headline metrics (record key or dotted path -> label)."""
+
+REPORTED_METRICS = {
+    **HEADLINE_METRICS,
+    "dice_input_otsu": "Dice(m, Otsu(G(m)))",
+    "dice_input_cycled": "Dice(m, cycled)",
+    "polarity_corr": "corr(m, G(m))",
+    "mean_f1": "mean F1",
+    "f1_unfiltered": "F1@0.5, StarDist on G(m)",
+}
+"""Metrics summarised over seeds in an ablation (the headline ones are also tested)."""
 
 VANILLA = "vanilla"
 
@@ -142,10 +155,11 @@ def _fmt(x, spec=".3f"):
     return "-" if x is None else format(x, spec)
 
 
-def tests_markdown(summary, tests, labels=HEADLINE_METRICS):
+def tests_markdown(summary, tests, labels=REPORTED_METRICS):
     """The summary (mean +- std (n)) and the paired tests as two Markdown tables."""
     variants = sorted(summary, key=lambda v: (v != VANILLA, v))
     metrics = [m for m in labels if any(m in summary[v] for v in variants)]
+    tested = [m for m in metrics if any(m in tests[v] for v in tests)]
     lines = ["| variant | " + " | ".join(labels[m] for m in metrics) + " |", "|" + " --- |" * (len(metrics) + 1)]
     for v in variants:
         cells = []
@@ -156,7 +170,7 @@ def tests_markdown(summary, tests, labels=HEADLINE_METRICS):
     lines += ["", "| comparison | metric | mean diff | 95 % CI | p (paired t) | p (Wilcoxon) | n |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for v in sorted(tests):
-        for m in metrics:
+        for m in tested:
             t = tests[v].get(m)
             if t is None:
                 continue

@@ -37,8 +37,8 @@ class Fakes:
                    CycleGANConfig(dct=cutoff < 1, dct_cutoff=min(cutoff, 1.0), seed=seed).to_dict())
         return 1.0
 
-    def generate(self, model_dir, n, out, size, seed):
-        self.calls.append(("generate", str(model_dir), seed))
+    def generate(self, model_dir, n, out, size, seed, also_unfiltered=False):
+        self.calls.append(("generate", str(model_dir), seed) + (("unfiltered",) if also_unfiltered else ()))
 
     def stego(self, model_dir, out, n, size, seed):
         self.calls.append(("stego", str(model_dir), seed))
@@ -50,10 +50,10 @@ class Fakes:
                                           "real": {"fraction": {"mean": 0.05}}},
                 "polarity": {"correlation": {"mean": 0.8}, "inverted_fraction": 0.0}}
 
-    def evaluate(self, syn, out, config, masks, label):
+    def evaluate(self, syn, out, config, masks, label, images_folder="images"):
         cutoff = 1.0 if label.startswith("vanilla") else 0.5
-        self.calls.append(("evaluate", label, config.seed))
-        f1 = F1[(cutoff, config.seed)]
+        self.calls.append(("evaluate", label, config.seed, images_folder))
+        f1 = F1[(cutoff, config.seed)] / (2 if images_folder == "images_unfiltered" else 1)
         return {"metrics": {"precision": f1, "recall": f1, "f1": f1, "ap": f1 / 2, "mean_f1": f1},
                 "wall_time_s": {"train": 1.0}}
 
@@ -78,7 +78,7 @@ def test_seed_loop_statistics_and_resume(tmp_path, monkeypatch):
     assert res.exit_code != 0 and "simulated interruption" in res.output
     assert [c for c in first.calls if c[0] == "train"] == [("train", 1.0, 0), ("train", 0.5, 0), ("train", 1.0, 1)]
     # every step of a run uses that run's seed, StarDist included
-    assert ("evaluate", "vanilla_s1", 1) in first.calls
+    assert ("evaluate", "vanilla_s1", 1, "images") in first.calls
     assert ("generate", str(out / "models" / "vanilla_s1"), 1) in first.calls
 
     again = Fakes()
@@ -100,3 +100,39 @@ def test_seed_loop_statistics_and_resume(tmp_path, monkeypatch):
     md = (out / "ablation.md").read_text()
     assert "## Over seeds" in md and "| dct0.5 - vanilla | F1@0.5 | +0.200 |" in md
     assert (out / "ablation.png").is_file()
+
+
+def test_also_unfiltered_adds_stardist_on_g_of_m_for_dct_runs(tmp_path, monkeypatch):
+    out = tmp_path / "abl"
+    fakes = Fakes()
+    fakes.install(monkeypatch)
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--seeds", "0,1", "--also-unfiltered"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    evals = [c for c in fakes.calls if c[0] == "evaluate"]
+    assert ("evaluate", "dct_0.5_s1 G(m)", 1, "images_unfiltered") in evals
+    assert not any(c[1].startswith("vanilla") and c[3] == "images_unfiltered" for c in evals)
+    assert all(c[-1] == "unfiltered" for c in fakes.calls if c[0] == "generate")
+    r = json.loads((out / "ablation.json").read_text())
+    dct = [x for x in r["runs"] if x["cutoff"] == 0.5]
+    assert [x["f1_unfiltered"] for x in sorted(dct, key=lambda x: x["seed"])] == [0.25, 0.40]
+    assert all("f1_unfiltered" not in x for x in r["runs"] if x["cutoff"] == 1.0)
+    assert r["summary"]["dct0.5"]["f1_unfiltered"]["mean"] == pytest.approx(0.325)
+    assert "f1_unfiltered" not in r["tests"]["dct0.5"]  # only the headline metrics are tested
+    assert "StarDist on G(m)" in (out / "ablation.md").read_text()
+
+
+def test_only_splits_an_ablation_over_processes(tmp_path, monkeypatch):
+    out = tmp_path / "abl"
+    fakes = Fakes()
+    fakes.install(monkeypatch)
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--only", "dct_0.5_s2,vanilla_s1"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert [c for c in fakes.calls if c[0] == "train"] == [("train", 1.0, 1), ("train", 0.5, 2)]
+    assert sorted(p.name for p in (out / "records").iterdir()) == ["dct_0.5_s2.json", "vanilla_s1.json"]
+    assert not (out / "ablation.json").exists() and "once every run is recorded" in res.output
+    res = CliRunner().invoke(ablate.main, _args(out))  # collects: trains only the four missing runs
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert len([c for c in fakes.calls if c[0] == "train"]) == 6
+    assert len(json.loads((out / "ablation.json").read_text())["runs"]) == 6
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--only", "dct_0.25_s0"])
+    assert res.exit_code != 0 and "--only" in res.output

@@ -204,6 +204,44 @@ def test_evaluate_on_given_test_folders_and_input_masks(synthetic, tmp_path):
     assert r["masks"] == "input" and r["test_data"]["n_images"] == 2
     n_true = sum(len(np.unique(read_image(tmask / n))) - 1 for n in ("0000.tif", "0001.tif"))
     assert r["metrics"]["n_true"] == n_true
+    # per image and pooled: matching_dataset pools the one-to-one matches of every image
+    per = r["per_image"]
+    assert [p["name"] for p in per] == ["0000.tif", "0001.tif"]
+    for key in ("n_true", "n_pred", "tp", "fp", "fn"):
+        assert sum(p[key] for p in per) == r["metrics"][key], key
+    md = (tmp_path / "out" / "evaluation.md").read_text()
+    assert "Per test image" in md and "| 0001.tif |" in md
+
+
+def test_generate_writes_the_low_passed_image_f_read(models, tmp_path):
+    """For a DCT model images/ holds LP(G(m)) (the image the cycled mask was computed from), and
+    --also-unfiltered adds G(m); a vanilla model writes G(m) (no filter) and no unfiltered copy."""
+    import cyclegan_dct
+    from cyclegan_dct import domains, generate, synthesis
+    from cyclegan_dct.layers import DCTLowPass
+    from data.io import from_model_range
+
+    out = tmp_path / "dct"
+    res = CliRunner().invoke(generate.main, ["--model-dir", str(models["dct"]), "--n", "2", "--size", "32",
+                                             "--out", str(out), "--also-unfiltered"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    _, g, f = cyclegan_dct.load_models(models["dct"])
+    m = read_image(out / "masks" / "0001.tif")
+    fake = g(domains.labels_to_input(m)[None], training=False)
+    low = DCTLowPass(0.5)(fake)
+    image, unfiltered = read_image(out / "images" / "0001.tif"), read_image(out / "images_unfiltered" / "0001.tif")
+    assert np.abs(image.astype(int) - from_model_range(low.numpy()[0, ..., 0], np.uint16)).max() <= 1
+    assert np.abs(unfiltered.astype(int) - from_model_range(fake.numpy()[0, ..., 0], np.uint16)).max() <= 1
+    assert np.abs(image.astype(int) - unfiltered.astype(int)).max() > 100  # the filter changed the image
+    np.testing.assert_array_equal(read_image(out / "cycled_masks" / "0001.tif"),
+                                  domains.output_to_labels(f(low, training=False).numpy()[0], m))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"].startswith("LP(G(m))") and summary["images_unfiltered"] == "G(m)"
+
+    out = tmp_path / "vanilla"
+    summary = synthesis.generate(models["vanilla"], n=1, out=out, size=32, also_unfiltered=True)
+    assert summary["images"] == "G(m)" and summary["images_unfiltered"] is None
+    assert not (out / "images_unfiltered").exists()
 
 
 def test_evaluate_bad_input_fails_without_output(synthetic, tmp_path):
