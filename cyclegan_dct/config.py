@@ -43,7 +43,8 @@ class CycleGANConfig(Config):
     dct_cutoff: float = param(0.5, "Fraction of DCT frequencies kept along each axis between G and F.")
     dct_both: bool = param(False, "Also low-pass F(b) in the B->A->B cycle.")
     lambda_cycle: float = param(10.0, "Cycle-consistency weight lambda.")
-    lambda_identity: float = param(0.0, "Identity loss weight, relative to lambda=10 (reference: 0.5).")
+    lambda_identity: float = param(0.5, "Identity loss weight, relative to lambda=10 (the reference's 0.5; 0 "
+                                             "lets G draw contrast-inverted nuclei, README).")
     lambda_polarity: float = param(0.0, "Weight of the polarity anchor mean(relu(0.5 - corr(mask, G(mask)))) "
                                         "against contrast-inverted nuclei (not in the reference).")
     pool_size: int = param(50, "Image pool size per discriminator.")
