@@ -11,8 +11,8 @@ written by :func:`staged_folder` appears whole or not at all.
 from __future__ import annotations
 
 import contextlib
-import json
 import glob
+import json
 import os
 import shutil
 import tempfile

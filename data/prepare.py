@@ -24,7 +24,6 @@ import numpy as np
 from data import N_CLASSES, TEST_FRACTION
 from data import cli as cli_layer
 
-
 MAX_SIZE = 4096
 """Largest ``--size`` (pixels per side): 4096 x 4096 RGB is 48 MiB per image; beyond it a typo is more likely
 than an intent, and memory grows without bound."""

@@ -39,8 +39,7 @@ import math
 import os
 import shutil
 import sys
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -443,7 +442,7 @@ def train(spec, backup_dir, logdir, resume=True, verbose=None, keep_checkpoints=
     infinite loss raises :class:`NonFiniteLossError` (the last good checkpoint and exports stay).
     """
     if keep_checkpoints is not None:
-        spec = dataclasses.replace(spec, keep_checkpoints=keep_checkpoints)
+        spec = replace(spec, keep_checkpoints=keep_checkpoints)
     config = spec.config
     run_dir = Path(backup_dir)
     set_precision(config.precision)

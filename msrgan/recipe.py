@@ -170,6 +170,7 @@ def training_spec(config, result_dir="result/msrgan", logdir=None, backup_dir="b
         export_model(gan.generator, Path(backup_dir) / PRETRAINED_FILE, input_shape=(None, None, 3))
 
     def callbacks(gan, validation):
+        training.remove_stale_temporaries(result_dir)  # half-written figures of a killed run (run_dir's: cleared)
         return [
             recalibrator(gan),
             PretrainedExport(lambda: export_pretrained(gan), gan, config.pretrain_steps,

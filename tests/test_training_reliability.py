@@ -190,8 +190,15 @@ def test_msrgan_d_lr_given_on_resume_applies_and_the_g_lr_decay_continues(tmp_pa
     config = MSRGANConfig(**MSRGAN, epochs=2, g_lr=1e-3, g_lr_decay=0.5, g_lr_decay_start=1, d_lr=1e-3)
     spec = training_spec(config, result_dir, logs, run)
     training.train(dataclasses.replace(spec, epochs=1), run, logs)
+    # what a kill during writes leaves: a half-written export, figure and checkpoint; the resumed run removes them
+    stale = [run / ".generator.k1ll3d.tmp.keras", result_dir / ".epoch_0002.k1ll3d.tmp.png",
+             run / "ckpt" / "ckpt-2_temp"]
+    for path in stale[:2]:
+        path.write_bytes(b"half")
+    stale[2].mkdir()
     with caplog.at_level("INFO"):
         train(config.replace(d_lr=2e-4), backup_dir=run, logdir=logs, result_dir=result_dir)
+    assert [p for p in stale if p.exists()] == []
     assert "d_optimizer: learning rate 0.0002 (this run's config) replaces 0.001" in caplog.text
     d_lr, g_lr = _lr_events(logs, "batch_d_lr"), _lr_events(logs, "batch_g_lr")
     assert d_lr[2] == pytest.approx(1e-3) and d_lr[3] == d_lr[4] == pytest.approx(2e-4)
