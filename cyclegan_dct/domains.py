@@ -175,13 +175,8 @@ def fit_stats(like):
     raise ImageError(path, "--like must be 'stardist', 'default' or an existing label image file or folder")
 
 
-def fit_stats_to_labels(label_images):
-    """``MaskStats`` fitted to each label image (``data.masks.fit_mask_stats``), averaged field by field."""
-    return average_stats([data_masks.fit_mask_stats(np.asarray(lab)) for lab in label_images])
-
-
 def average_stats(stats):
-    """The field-by-field mean of several ``MaskStats``."""
+    """The field-by-field mean of several ``MaskStats`` (one per label image of a ``--like`` folder)."""
     if len(stats) == 1:
         return stats[0]
     fields = [f.name for f in dataclasses.fields(data_masks.MaskStats)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import numbers
+import os
 from pathlib import Path
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -149,7 +150,7 @@ _KINDS = {
     bool: ("true or false", lambda v: isinstance(v, bool) or (_is_int(v) and v in (0, 1))),
     int: ("an integer", _is_int),
     float: ("a number", lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)),
-    str: ("a string", lambda v: isinstance(v, str)),
+    str: ("a string", lambda v: isinstance(v, (str, os.PathLike))),
     dict: ("a JSON object", lambda v: isinstance(v, dict)),
     list: ("a list", lambda v: isinstance(v, (list, tuple))),
 }
