@@ -17,7 +17,8 @@ run folder (``backup/<package>/``) ::
 
 - resume: the same command continues from the last checkpoint (written only
   at epoch ends with finite losses, so a ``kill -9`` at any moment loses at
-  most the current epoch); a different architecture is refused, naming the keys;
+  most the current epoch); a different architecture or ``precision`` is refused, naming the keys;
+  learning rates given on resume replace the checkpoint's (:mod:`data.resume`);
 - NaN guard: a non-finite loss raises :class:`data.errors.NonFiniteLossError`
   and never overwrites the last good checkpoint or export;
 - :class:`StepSummary`: TensorBoard scalars through the public ``tf.summary``
