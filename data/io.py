@@ -114,7 +114,7 @@ def staged_folder(out_dir, overwrite=False):
     old folder is renamed aside, the new one renamed in, then the old one deleted). A failure, or a kill,
     leaves ``out_dir`` as it was; what a killed run left beside it is removed by the next one.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(os.path.abspath(out_dir))  # "." and "out/" have a name and a parent too
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir}: exists and is not a folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
