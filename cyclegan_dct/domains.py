@@ -166,15 +166,17 @@ def fit_stats(like):
         return data_masks.DEFAULT_STATS
     path = Path(like)
     if path.is_dir():
-        return fit_stats_to_labels(load_label_folder(path))
+        paths = list_images(path)
+        if not paths:
+            raise ImageError(path, "no PNG/TIFF label images in this folder")
+        return average_stats([data_masks.fit_label_file(p) for p in paths])
     if path.is_file():
-        return fit_stats_to_labels([read_image(path)])
+        return data_masks.fit_label_file(path)
     raise ImageError(path, "--like must be 'stardist', 'default' or an existing label image file or folder")
 
 
-def fit_stats_to_labels(label_images):
-    """``MaskStats`` fitted to each label image (``data.masks.fit_mask_stats``), averaged field by field."""
-    stats = [data_masks.fit_mask_stats(np.asarray(lab)) for lab in label_images]
+def average_stats(stats):
+    """The field-by-field mean of several ``MaskStats`` (one per label image of a ``--like`` folder)."""
     if len(stats) == 1:
         return stats[0]
     fields = [f.name for f in dataclasses.fields(data_masks.MaskStats)]

@@ -58,10 +58,7 @@ def cycle_panels(model, a, b):
 def build_config(**options):
     """The run's :class:`CycleGANConfig`, with the domain-A mask statistics fitted."""
     config = CycleGANConfig(**options)
-    if config.masks:
-        stats = domains.fit_stats_to_labels(domains.load_label_folder(config.masks, config.crop))
-    else:
-        stats = domains.fit_stats(config.like)
+    stats = domains.fit_stats(config.masks or config.like)  # errors name the label file
     return config.replace(mask_stats=stats.to_dict())
 
 
@@ -94,9 +91,11 @@ def training_spec(config):
     )
 
 
-def train(config, backup_dir="backup/cyclegan_dct", logdir="logs/cyclegan_dct", resume=True, verbose=None):
+def train(config, backup_dir="backup/cyclegan_dct", logdir="logs/cyclegan_dct", resume=True, verbose=None,
+          keep_checkpoints=None):
     """Train (or resume) a run; returns the summary of :func:`data.training.train`."""
     config = CycleGANConfig.from_dict(config)
     training.log.info("%s, precision %s", "vanilla" if config.vanilla else f"DCT cutoff {config.dct_cutoff}",
                       config.precision)
-    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose)
+    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose,
+                          keep_checkpoints=keep_checkpoints)

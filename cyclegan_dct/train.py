@@ -47,7 +47,7 @@ C = CycleGANConfig
               help="Named configuration; options given explicitly win. cpu: 128 px, 6 blocks, 16 filters, bf16, "
                    "identity loss 0.5, 4000 steps (~30 min on 2 cores).")
 @cli.one_line_errors
-def main(backup_dir, logdir, resume, no_dct, filters, preset, **options):
+def main(backup_dir, logdir, resume, keep_checkpoints, no_dct, filters, preset, **options):
     """Train the CycleGAN with a DCT low-pass between G (masks -> images) and F (images -> masks)."""
     ctx = click.get_current_context()
     explicit = {k for k in ctx.params if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
@@ -56,7 +56,7 @@ def main(backup_dir, logdir, resume, no_dct, filters, preset, **options):
     from cyclegan_dct.recipe import build_config, train
 
     config = build_config(**options)
-    result = train(config, backup_dir=backup_dir, logdir=logdir, resume=resume)
+    result = train(config, backup_dir=backup_dir, logdir=logdir, resume=resume, keep_checkpoints=keep_checkpoints)
     cli.echo(cli.done_line(result))
 
 

@@ -14,7 +14,7 @@ environment:
   ``Error: <file>: <problem>`` and exit status 1; bugs keep their traceback.
 
 Shared options are defined once here (``--precision``, ``--backup-dir``,
-``--logdir``, ``--resume/--no-resume``, ``--seed``, ``--strategy``,
+``--logdir``, ``--resume/--no-resume``, ``--keep-checkpoints``, ``--seed``, ``--strategy``,
 ``--verbose``); :func:`config_option` takes an option's default and help from a
 config dataclass field (``data.config.param``).
 """
@@ -106,6 +106,10 @@ def logdir_option(default):
                         help="TensorBoard folder (scalars per step, continued after a resume; images).")
 
 
+keep_checkpoints_option = click.option(
+    "--keep-checkpoints", type=click.IntRange(min=1), default=1,
+    help="Checkpoints kept in --backup-dir/ckpt (the last N epochs); each holds the full training state.")
+
 resume_option = click.option(
     "--resume/--no-resume", default=True,
     help="Continue from the last checkpoint in --backup-dir, or delete the checkpoints and start anew.")
@@ -132,10 +136,11 @@ verbose_option = click.option(
 
 
 def run_options(backup_dir, logdir, precision="float32"):
-    """Options every trainer shares: ``--backup-dir``, ``--logdir``, ``--resume``, ``--precision``, ``--verbose``."""
+    """Options every trainer shares: ``--backup-dir``, ``--logdir``, ``--resume``, ``--keep-checkpoints``,
+    ``--precision``, ``--verbose``."""
     def decorate(fn):
-        for option in (verbose_option, precision_option(precision), resume_option, logdir_option(logdir),
-                       backup_dir_option(backup_dir)):
+        for option in (verbose_option, precision_option(precision), keep_checkpoints_option, resume_option,
+                       logdir_option(logdir), backup_dir_option(backup_dir)):
             fn = option(fn)
         return fn
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import numbers
+import os
 from pathlib import Path
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -49,9 +50,28 @@ class Config:
         """One string per invalid field, e.g. ``"epochs=0 (must be >= 1)"``; empty when valid."""
         return []
 
+    def type_problems(self):
+        """One string per field whose value has not the type of its default (e.g. ``dct_cutoff='high'``).
+
+        Checked before :meth:`problems`, which may compute with the values. Fields without a default or
+        with a ``None`` default are not checked; an int is a valid float.
+        """
+        bad = []
+        for f in dataclasses.fields(self):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            if f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            v = getattr(self, f.name)
+            if default is None or v is None and "None" in str(f.type):
+                continue
+            kind = _KINDS.get(_NAMES.get(str(f.type).replace(" ", ""), type(default)))
+            if kind is not None and not kind[1](v):
+                bad.append(f"{f.name}={v!r} (must be {kind[0]})")
+        return bad
+
     def validate(self):
         """Raise ``ValueError`` naming every invalid field."""
-        bad = self.problems()
+        bad = self.type_problems() or self.problems()
         if bad:
             raise ValueError(f"invalid {type(self).__name__}: " + "; ".join(bad))
 
@@ -120,6 +140,23 @@ class Config:
     def help(cls, name):
         """The help text of field ``name`` (``metadata["help"]``), or ``""``."""
         return {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get("help", "")
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+_KINDS = {
+    bool: ("true or false", lambda v: isinstance(v, bool) or (_is_int(v) and v in (0, 1))),
+    int: ("an integer", _is_int),
+    float: ("a number", lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)),
+    str: ("a string", lambda v: isinstance(v, (str, os.PathLike))),
+    dict: ("a JSON object", lambda v: isinstance(v, dict)),
+    list: ("a list", lambda v: isinstance(v, (list, tuple))),
+}
+"""Type of a field (its annotation, else its default's) -> (what its values must be, check)."""
+
+_NAMES = {name: t for t in _KINDS for name in (t.__name__, f"{t.__name__}|None")}
 
 
 def positive(config, *names, allow_none=False, minimum=1):

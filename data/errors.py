@@ -48,5 +48,7 @@ def error_message(error):
     if isinstance(error, OSError):
         if error.filename is not None and str(error.filename) not in str(error.args):
             return f"{error.filename}: {error.strerror or error}"
+        if error.filename is None and error.errno is not None and error.strerror:
+            return error.strerror  # OSError(errno, "<file>: <problem>"), as data.io raises them
         return str(error)
     return None

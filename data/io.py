@@ -4,14 +4,17 @@ Model convention (the original mSRGAN's): 8-bit images map to [-1, 1] by
 ``x / 127.5 - 1``. 16-bit images map by their full range (``x / 32767.5 - 1``)
 or, when asked, by percentiles (``pmin=2, pmax=99.8``, as CSBDeep does).
 Every write is atomic: the file is written under a temporary name in the
-target folder and renamed, so a crash never leaves a partial file.
+target folder and renamed, so a crash never leaves a partial file; a folder
+written by :func:`staged_folder` appears whole or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,10 +40,15 @@ def atomic_path(path):
 
     On any exception the temporary file is removed and ``path`` is untouched.
     The temporary name keeps the suffix so writers that dispatch on it work.
+    An ``OSError`` with an error number (no space left, permission denied) is
+    raised again naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as e:
+        raise OSError(e.errno, f"{path}: cannot write ({e.strerror or e})") from e
     os.close(fd)
     try:
         yield Path(tmp)
@@ -48,10 +56,104 @@ def atomic_path(path):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:  # no space left, read-only...: name the target file
+            raise OSError(e.errno, f"{path}: cannot write ({e.strerror or e})") from e
         raise
+
+
+def _staging_names(out_dir):
+    """Glob patterns of the hidden folders :func:`staged_folder` makes beside ``out_dir``."""
+    name = glob.escape(Path(out_dir).name)
+    return (f".{name}.*.tmp", f".{name}.*.old")
+
+
+def remove_stale_staging(out_dir):
+    """Remove the folders a killed :func:`staged_folder` of ``out_dir`` left beside it (its own names only)."""
+    out_dir = Path(out_dir)
+    stale = [p for pattern in _staging_names(out_dir) for p in out_dir.parent.glob(pattern) if p.is_dir()]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
+def check_can_create(*folders):
+    """Raise ``OSError`` naming the first of ``folders`` (``None`` skipped) that is not writable, nor can be
+    created in a writable existing ancestor: checked before a run writes anything."""
+    for folder in folders:
+        if folder is None:
+            continue
+        folder = Path(folder).absolute()
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not existing.is_dir():
+            raise OSError(20, f"{folder}: cannot create a folder here, {existing} is not a folder")
+        check_writable(existing)
+
+
+def check_writable(folder):
+    """Raise ``OSError`` naming ``folder`` unless a file can be created in it (a probe, removed at once).
+
+    Catches what ``os.access`` misses for root: an immutable (``chattr +i``) or read-only mounted folder.
+    """
+    folder = Path(folder)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
+    except OSError as e:
+        raise OSError(e.errno, f"{folder}: cannot write here ({e.strerror})") from e
+    os.close(fd)
+    os.unlink(probe)
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir, overwrite=False):
+    """Yield an empty hidden folder beside ``out_dir`` to write into; on success it becomes ``out_dir`` whole.
+
+    A non-empty ``out_dir`` is refused (``ValueError``) unless ``overwrite``, which replaces it whole (the
+    old folder is renamed aside, the new one renamed in, then the old one deleted). A failure, or a kill,
+    leaves ``out_dir`` as it was; what a killed run left beside it is removed by the next one.
+    """
+    out_dir = Path(os.path.abspath(out_dir))  # "." and "out/" have a name and a parent too
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise ValueError(f"{out_dir}: folder exists and is not empty; choose another folder or pass --overwrite "
+                         "(replaces it whole)")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(e.errno, f"{out_dir}: cannot create the output folder ({e.strerror})") from e
+    check_writable(out_dir.parent)
+    if out_dir.is_dir():
+        check_writable(out_dir)
+    remove_stale_staging(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        yield tmp
+        umask = os.umask(0)  # mkdtemp creates 0700; give the folder the usual mode of a new folder
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        _swap_in(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_in(new, out_dir):
+    """Rename folder ``new`` to ``out_dir``, replacing (and then deleting) an existing ``out_dir``."""
+    old = None
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+        os.rename(out_dir, old / out_dir.name)
+    try:
+        os.rename(new, out_dir)  # replaces an empty folder
+    except OSError as e:
+        if old is not None:  # put the old folder back
+            os.rename(old / out_dir.name, out_dir)
+            old.rmdir()
+        raise OSError(e.errno, f"{out_dir}: cannot move the finished output into place ({e.strerror})") from e
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path, obj):

@@ -9,7 +9,10 @@ new nucleus that may lie under nuclei placed before it is bounded by
 ``max_overlap``; its hidden pixels keep the earlier label, as in a 2-D
 projection of touching nuclei.
 
-Statistics can be fitted from a real label image with :func:`fit_mask_stats`.
+Statistics can be fitted from a real label image with :func:`fit_mask_stats`
+(or :func:`fit_label_file`), which first checks that the image looks like
+instance labels (:func:`label_image_problem`): a photograph passed by mistake
+is refused instead of giving hundreds of tiny "nuclei".
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import math
 
 import numpy as np
 from skimage.draw import ellipse
+from skimage.measure import label as connected_pieces
 from skimage.measure import regionprops
 
 from data.config import Config
+from data.io import ImageError, read_image
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +76,52 @@ about 31 nuclei of ~440 px^2 (~24 px across) in a 256 x 256 crop, minor/major ax
 nucleus hidden under its neighbours."""
 
 
+MIN_LABEL_AREA = 9
+"""Smallest mean area (px) of a nucleus in a label image that :func:`label_image_problem` accepts."""
+
+MAX_PIECES_PER_LABEL = 2
+"""Largest mean number of separate (8-connected) pieces per label that :func:`label_image_problem` accepts."""
+
+
+def label_image_problem(labels):
+    """Why ``labels`` does not look like an instance label image, or ``None`` when it does.
+
+    An instance label image is 2-D and integer, 0 is the background, and each
+    nucleus is one connected region of one value: too many labels for the
+    area (mean below :data:`MIN_LABEL_AREA` px) or labels scattered in many
+    pieces (more than :data:`MAX_PIECES_PER_LABEL` per label) mean a
+    photograph or a probability map, not labels.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype.kind not in "iu":
+        return f"labels must be a 2-D integer image, got {labels.dtype} {labels.shape}"
+    values = np.unique(labels)
+    n = int(np.count_nonzero(values))
+    if n == 0:
+        return "labels contain no nuclei (all zero)"
+    area = np.count_nonzero(labels) / n
+    if area < MIN_LABEL_AREA:
+        return (f"does not look like instance labels: {n} labels of {area:.1f} px on average "
+                f"(fewer than {MIN_LABEL_AREA}); is it a photograph?")
+    if n > 1:
+        pieces = int(connected_pieces(labels, background=0, connectivity=2).max())
+        if pieces > MAX_PIECES_PER_LABEL * n:
+            return (f"does not look like instance labels: {n} labels in {pieces} separate pieces "
+                    f"(one connected region per nucleus expected); is it a photograph?")
+    return None
+
+
+def fit_label_file(path, max_overlap=DEFAULT_STATS.max_overlap):
+    """:func:`fit_mask_stats` of the label image file ``path``; :class:`data.io.ImageError` naming it if unfit."""
+    labels = read_image(path)
+    if labels.ndim != 2:
+        raise ImageError(path, f"expected a 2-D instance label image, got shape {labels.shape}")
+    problem = label_image_problem(labels)
+    if problem:
+        raise ImageError(path, problem)
+    return fit_mask_stats(labels, max_overlap=max_overlap)
+
+
 def fit_mask_stats(labels, tile=128, max_overlap=DEFAULT_STATS.max_overlap):
     """Fit :class:`MaskStats` to a real instance label image (2-D int, 0 = background).
 
@@ -80,11 +131,10 @@ def fit_mask_stats(labels, tile=128, max_overlap=DEFAULT_STATS.max_overlap):
     a nucleus in the tile holding its centroid).
     """
     labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 2-D integer image, got {labels.dtype} {labels.shape}")
+    problem = label_image_problem(labels)
+    if problem:
+        raise ValueError(problem)
     props = regionprops(labels)
-    if not props:
-        raise ValueError("labels contain no nuclei (all zero)")
     h, w = labels.shape
     inner = [p for p in props
              if p.bbox[0] > 0 and p.bbox[1] > 0 and p.bbox[2] < h and p.bbox[3] < w and p.axis_major_length > 0]

@@ -155,8 +155,9 @@ def _image_source(data_dir, split, image_size, demo_n):
         ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
         return _Source(ds, len(labels), lambda im, lab: (tf.cast(im, tf.float32) / 127.5 - 1.0, lab))
     paths, labels = list_split(data_dir, split)
-    for p in paths:
+    for p in paths:  # every file decoded once before training: a file corrupt past its header fails here
         check_image_file(p, image_size)
+        read_image(p)
     ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels.astype(np.int32)))
     return _Source(ds, len(paths), lambda path, lab: (_decode(path, image_size), lab))
 

@@ -1,8 +1,10 @@
 """Data preparation CLI: ``python -m data.prepare {hpa,demo,masks} ...``.
 
-Every command writes into a hidden temporary folder beside ``OUT_DIR`` and
-moves the files into ``OUT_DIR`` only when everything succeeded, so an error
-(named file, non-zero exit) leaves no partial output.
+Every command writes into a hidden folder beside ``OUT_DIR``
+(:func:`data.io.staged_folder`) that is renamed to ``OUT_DIR`` only when
+everything succeeded, so an error (named file, non-zero exit) or a kill leaves
+no partial output. A non-empty ``OUT_DIR`` is refused unless ``--overwrite``
+(which replaces it whole); ``--size`` is at most :data:`MAX_SIZE`.
 
 Examples::
 
@@ -13,11 +15,7 @@ Examples::
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -26,21 +24,12 @@ import numpy as np
 from data import N_CLASSES, TEST_FRACTION
 from data import cli as cli_layer
 
+MAX_SIZE = 4096
+"""Largest ``--size`` (pixels per side): 4096 x 4096 RGB is 48 MiB per image; beyond it a typo is more likely
+than an intent, and memory grows without bound."""
 
-@contextlib.contextmanager
-def staged_output(out_dir):
-    """Yield a temporary folder; on success move its files into ``out_dir`` (created if needed)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        yield tmp
-        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            dst = out_dir / src.relative_to(tmp)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+overwrite_option = click.option("--overwrite", is_flag=True,
+                                help="Replace a non-empty OUT_DIR whole (without it, a non-empty OUT_DIR is refused).")
 
 
 def labels_csv(rows):
@@ -58,20 +47,22 @@ def main():
 @main.command("hpa")
 @click.argument("in_dir", type=click.Path(path_type=Path))
 @click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--size", default=96, show_default=True, type=click.IntRange(min=1), help="Output side in pixels.")
+@click.option("--size", default=96, show_default=True, type=click.IntRange(min=1, max=MAX_SIZE),
+              help="Output side in pixels.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="Kaggle HPA train.csv (Id,Target); writes OUT_DIR/{train,test}/NN_<id>.png and labels.csv.")
 @click.option("--test-fraction", default=TEST_FRACTION, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--seed", default=0, show_default=True, help="Seed of the train/test split.")
 @click.option("--skip-bad", is_flag=True, help="Skip (and report) bad fields instead of stopping.")
+@overwrite_option
 @cli_layer.one_line_errors
-def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_bad):
+def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_bad, overwrite):
     """Merge HPA stains (<id>_red/_green/_blue[/_yellow]) of IN_DIR into RGB PNGs in OUT_DIR.
 
     R = microtubules (red), G = protein (green), B = DAPI (blue); yellow is discarded.
     """
     from data import hpa
-    from data.io import ImageError, write_png, write_text
+    from data.io import ImageError, staged_folder, write_png, write_text
     from data.layout import file_name
 
     fields = hpa.group_stain_files(in_dir)
@@ -100,7 +91,7 @@ def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_ba
         train_ids, test_ids = hpa.split_ids(good, test_fraction, seed)
         split_of = {**{i: "train" for i in train_ids}, **{i: "test" for i in test_ids}}
     rows = []
-    with staged_output(out_dir) as tmp:
+    with staged_folder(out_dir, overwrite) as tmp:
         with click.progressbar(good, label="Merging HPA fields", file=sys.stderr) as bar:
             for field_id in bar:
                 try:
@@ -127,15 +118,16 @@ def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_ba
 @click.option("--n", default=1300, show_default=True, type=click.IntRange(min=1), help="Images in both splits.")
 @click.option("--test-fraction", default=TEST_FRACTION, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--seed", default=0, show_default=True)
+@overwrite_option
 @cli_layer.one_line_errors
-def demo_command(out_dir, n, test_fraction, seed):
+def demo_command(out_dir, n, test_fraction, seed, overwrite):
     """Write the embedded demo data set in the original layout: OUT_DIR/{train,test}/NN_<id>.png."""
     from data import synthetic
-    from data.io import write_png, write_text
+    from data.io import staged_folder, write_png, write_text
     from data.layout import file_name
 
     rows = []
-    with staged_output(out_dir) as tmp:
+    with staged_folder(out_dir, overwrite) as tmp:
         for split in ("train", "test"):
             images, labels = synthetic.demo_split(split, n, test_fraction, seed)
             ids = synthetic.split_indices(split, n, test_fraction, seed)
@@ -152,31 +144,26 @@ def demo_command(out_dir, n, test_fraction, seed):
 @main.command("masks")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--n", default=100, show_default=True, type=click.IntRange(min=1), help="Number of label images.")
-@click.option("--size", default=256, show_default=True, type=click.IntRange(min=8), help="Side in pixels.")
+@click.option("--size", default=256, show_default=True, type=click.IntRange(min=8, max=MAX_SIZE),
+              help="Side in pixels.")
 @click.option("--like", type=click.Path(path_type=Path), default=None,
-              help="Real instance label image to fit density, area and axis ratio from.")
+              help="Real instance label image (2-D, integer, one connected region per nucleus) to fit density, "
+                   "area and axis ratio from.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--max-overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Largest hidden fraction of a nucleus [default: that of the statistics, 0.1 for the defaults].")
+@overwrite_option
 @cli_layer.one_line_errors
-def masks_command(out_dir, n, size, like, seed, max_overlap):
+def masks_command(out_dir, n, size, like, seed, max_overlap, overwrite):
     """Write random ellipse nuclei instance labels (uint16 TIFF, 0 = background) to OUT_DIR/NNNN.tif."""
     from data import masks
-    from data.io import ImageError, read_image, write_json, write_tiff
+    from data.io import staged_folder, write_json, write_tiff
 
-    stats = masks.DEFAULT_STATS
-    if like is not None:
-        real = read_image(like)
-        if real.ndim != 2:
-            raise ImageError(like, f"expected a 2-D instance label image, got shape {real.shape}")
-        try:
-            stats = masks.fit_mask_stats(real)
-        except ValueError as e:
-            raise ValueError(f"{like}: {e}") from e
+    stats = masks.DEFAULT_STATS if like is None else masks.fit_label_file(like)
     if max_overlap is not None:
         stats = stats.replace(max_overlap=max_overlap)
     counts = []
-    with staged_output(out_dir) as tmp:
+    with staged_folder(out_dir, overwrite) as tmp:
         with click.progressbar(range(n), label="Drawing masks", file=sys.stderr) as bar:
             for i in bar:
                 labels = masks.random_ellipse_labels((size, size), stats, np.random.default_rng((seed, i)))

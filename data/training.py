@@ -17,7 +17,8 @@ run folder (``backup/<package>/``) ::
 
 - resume: the same command continues from the last checkpoint (written only
   at epoch ends with finite losses, so a ``kill -9`` at any moment loses at
-  most the current epoch); a different architecture is refused, naming the keys;
+  most the current epoch); a different architecture or ``precision`` is refused, naming the keys;
+  learning rates given on resume replace the checkpoint's (:mod:`data.resume`);
 - NaN guard: a non-finite loss raises :class:`data.errors.NonFiniteLossError`
   and never overwrites the last good checkpoint or export;
 - :class:`StepSummary`: TensorBoard scalars through the public ``tf.summary``
@@ -39,7 +40,7 @@ import math
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,7 +51,8 @@ import tensorflow as tf
 from data.config import PRECISIONS, Config
 from data.errors import NonFiniteLossError
 from data.export import export_model
-from data.io import write_json
+from data.io import check_can_create, write_json
+from data.resume import apply_learning_rates, constant_learning_rates
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,10 @@ def check_resume(run_dir, config, resume=True, fixed_keys=()):
         diffs = ", ".join(f"{k}: saved {old.get(k)!r} vs now {new.get(k)!r}" for k in bad)
         raise ValueError(f"{old_path}: cannot resume, the architecture differs ({diffs}); "
                          "use another --backup-dir or --no-resume")
+    if "precision" in new and old.get("precision") != new["precision"]:
+        raise ValueError(f"{old_path}: cannot resume, precision: saved {old.get('precision')!r} vs now "
+                         f"{new['precision']!r} (the checkpoint holds that policy's variables); resume with "
+                         f"--precision {old.get('precision')}, or use another --backup-dir or --no-resume")
 
 
 def remove_stale_temporaries(run_dir):
@@ -123,13 +129,22 @@ def remove_stale_temporaries(run_dir):
 
 
 def start_run_dir(run_dir, config, resume=True):
-    """Create ``run_dir``, clear stale temporaries (and ``ckpt/`` unless ``resume``), write ``config.json``."""
+    """Create ``run_dir``, clear stale temporaries (and ``ckpt/`` unless ``resume``), write ``config.json``.
+
+    If ``config.json`` cannot be written (no space left...), a ``run_dir`` created here is removed again.
+    """
     run_dir = Path(run_dir)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(run_dir)
     if not resume and (run_dir / "ckpt").exists():
         shutil.rmtree(run_dir / "ckpt")
-    config.save(run_dir / "config.json")
+    try:
+        config.save(run_dir / "config.json")
+    except OSError:
+        if created:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     return run_dir
 
 
@@ -417,14 +432,18 @@ def _step(spec, model):
     return spec.step(model) if spec.step is not None else model.optimizer.iterations
 
 
-def train(spec, backup_dir, logdir, resume=True, verbose=None):
+def train(spec, backup_dir, logdir, resume=True, verbose=None, keep_checkpoints=None):
     """Train (or resume) the run of ``spec`` in ``backup_dir``; return a summary dict.
+
+    ``keep_checkpoints`` (``--keep-checkpoints``), when given, replaces ``spec.keep_checkpoints``.
 
     ``{"run_dir", "epoch", "step", "logs", "exports": [paths], "export": the export.json record or None}``.
     Bad input (config, data, a different architecture) raises ``ValueError`` /
     ``ImageError`` / ``FileNotFoundError`` before anything is written; a NaN or
     infinite loss raises :class:`NonFiniteLossError` (the last good checkpoint and exports stay).
     """
+    if keep_checkpoints is not None:
+        spec = replace(spec, keep_checkpoints=keep_checkpoints)
     config = spec.config
     run_dir = Path(backup_dir)
     set_precision(config.precision)
@@ -437,11 +456,14 @@ def train(spec, backup_dir, logdir, resume=True, verbose=None):
                            name="best_monitored")
     trackables = spec.trackables(model) if spec.trackables else {"model": model, "optimizer": model.optimizer}
     state = TrainingState(run_dir, keep=spec.keep_checkpoints, best_monitored=best, **trackables)
+    rates = constant_learning_rates(trackables)  # the config's, read before the restore
     initial_epoch = state.restore() if resume else 0
+    apply_learning_rates(rates)
     step = int(np.asarray(_step(spec, model)))
     if initial_epoch:
         log.info("resuming from %s: epoch %d done, step %d", state.latest, initial_epoch, step)
     train_ds, val_ds = spec.make_datasets(initial_epoch)  # reads (and checks) the data before anything is written
+    check_can_create(run_dir, logdir)
     start_run_dir(run_dir, config, resume)
     exporter = _Exporter(spec, model, run_dir, best)
     result = {"run_dir": str(run_dir), "epoch": initial_epoch, "step": step, "logs": {},

@@ -170,6 +170,7 @@ def training_spec(config, result_dir="result/msrgan", logdir=None, backup_dir="b
         export_model(gan.generator, Path(backup_dir) / PRETRAINED_FILE, input_shape=(None, None, 3))
 
     def callbacks(gan, validation):
+        training.remove_stale_temporaries(result_dir)  # half-written figures of a killed run (run_dir's: cleared)
         return [
             recalibrator(gan),
             PretrainedExport(lambda: export_pretrained(gan), gan, config.pretrain_steps,
@@ -203,7 +204,7 @@ def training_spec(config, result_dir="result/msrgan", logdir=None, backup_dir="b
 
 
 def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="result/msrgan", resume=True,
-          verbose=None):
+          verbose=None, keep_checkpoints=None):
     """Train (or resume) a run; returns the summary of :func:`data.training.train`.
 
     Raises FileNotFoundError (missing VGG weights), ValueError/ImageError (bad
@@ -211,4 +212,4 @@ def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="
     infinite loss (the last good checkpoint and exports stay).
     """
     spec = training_spec(config, result_dir, logdir, backup_dir)
-    return training.train(spec, backup_dir, logdir, resume=resume, verbose=verbose)
+    return training.train(spec, backup_dir, logdir, resume=resume, verbose=verbose, keep_checkpoints=keep_checkpoints)

@@ -175,6 +175,7 @@ def training_spec(config):
     )
 
 
-def train(config, backup_dir=DEFAULT_BACKUP_DIR, logdir="logs/srcnn", resume=True, verbose=None):
+def train(config, backup_dir=DEFAULT_BACKUP_DIR, logdir="logs/srcnn", resume=True, verbose=None, keep_checkpoints=None):
     """Train (or resume) an SRCNN run; returns the summary of :func:`data.training.train`."""
-    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose)
+    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose,
+                          keep_checkpoints=keep_checkpoints)

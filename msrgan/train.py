@@ -67,7 +67,7 @@ SRCNN_RUN = {"backup_dir": "backup/srcnn", "logdir": "logs/srcnn"}
 @cli.config_option(C, "demo_n", type=int)
 @cli.config_options(SRCNNConfig, SRCNN_ONLY, prefix="srcnn")
 @cli.one_line_errors
-def main(model, backup_dir, logdir, result_dir, resume, **options):
+def main(model, backup_dir, logdir, result_dir, resume, keep_checkpoints, **options):
     """Train mSRGAN (G: 24x24 -> 96x96 4x super-resolution, D, miniVGG19 content loss) or the SRCNN baseline."""
     given = {name for name in [*options, "backup_dir", "logdir", "result_dir"] if _given(name)}
     srcnn_only = {f"srcnn_{name}" for name in SRCNN_ONLY}
@@ -76,7 +76,8 @@ def main(model, backup_dir, logdir, result_dir, resume, **options):
         from msrgan.recipe import train
 
         config = MSRGANConfig(**{k: v for k, v in options.items() if k not in srcnn_only})
-        result = train(config, backup_dir=backup_dir, logdir=logdir, result_dir=result_dir, resume=resume)
+        result = train(config, backup_dir=backup_dir, logdir=logdir, result_dir=result_dir, resume=resume,
+                       keep_checkpoints=keep_checkpoints)
     else:
         shared = set(SRCNNConfig.field_names()) - set(SRCNN_ONLY)
         _refuse(given - shared - srcnn_only - {"backup_dir", "logdir", "precision", "verbose"}, model)
@@ -85,7 +86,7 @@ def main(model, backup_dir, logdir, result_dir, resume, **options):
         from msrgan.srcnn import train
 
         run = {k: (v if k in given else SRCNN_RUN[k]) for k, v in (("backup_dir", backup_dir), ("logdir", logdir))}
-        result = train(SRCNNConfig(**values), resume=resume, **run)
+        result = train(SRCNNConfig(**values), resume=resume, keep_checkpoints=keep_checkpoints, **run)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result["logs"].items()))
     cli.echo(cli.done_line(result) + (f"; {shown}" if shown else ""))
 

@@ -115,10 +115,11 @@ def training_spec(config):
     )
 
 
-def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, verbose=None):
+def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, verbose=None, keep_checkpoints=None):
     """Train (or resume) a run; returns the summary of :func:`data.training.train`.
 
     Raises ValueError/ImageError on bad data or config, NonFiniteLossError on a
     NaN/inf loss (the last good checkpoint stays), before writing anything for bad input.
     """
-    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose)
+    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose,
+                          keep_checkpoints=keep_checkpoints)

@@ -36,7 +36,7 @@ C = VGG19Config
 @cli.config_option(C, "augment", "--augment/--no-augment")
 @cli.config_option(C, "demo_n", type=click.IntRange(min=26))
 @cli.one_line_errors
-def main(backup_dir, logdir, resume, **options):
+def main(backup_dir, logdir, resume, keep_checkpoints, **options):
     """Train the miniVGG19 13-class classifier of mSRGAN (softmax cross-entropy, Adam).
 
     Killed at any moment, the same command continues from the last completed
@@ -45,7 +45,8 @@ def main(backup_dir, logdir, resume, **options):
     """
     from vgg19.recipe import train
 
-    result = train(VGG19Config(**options), backup_dir=backup_dir, logdir=logdir, resume=resume)
+    result = train(VGG19Config(**options), backup_dir=backup_dir, logdir=logdir, resume=resume,
+                   keep_checkpoints=keep_checkpoints)
     cli.echo(cli.done_line(result))
 
 
