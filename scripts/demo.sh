@@ -52,5 +52,10 @@ stage
 echo "== 3/3 pre-trained and final mSRGAN vs nearest/bicubic on the demo test split (result/msrgan_eval)"
 python -m msrgan.evaluate backup/msrgan/generator_pretrained.keras backup/msrgan/generator.keras
 stage
-echo "Done. Exported generator: backup/msrgan/generator.keras (backup/msrgan/export.json says which epoch)."
-echo "TensorBoard: tensorboard --logdir logs"
+cat <<'EOF'
+Done. Exported generator: backup/msrgan/generator.keras (backup/msrgan/export.json says which epoch);
+comparison with bicubic: result/msrgan_eval/report.md. Next, in this folder:
+  . .venv/bin/activate                     # once per shell: python -m ..., the CLIs and tensorboard
+  tensorboard --logdir logs                # then open http://localhost:6006
+  python -m msrgan.predict YOUR_IMAGE.png  # 4x with that generator -> result/msrgan_predict/
+EOF
