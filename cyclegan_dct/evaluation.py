@@ -122,13 +122,17 @@ def _augment(x, y):
 
 @contextlib.contextmanager
 def _fit_verbosity(keras_model):
-    """StarDist calls ``fit(verbose=1)``: use ours instead (one line per epoch when stdout is not a terminal)."""
+    """StarDist calls ``fit(verbose=1)``: use ours instead (one line per epoch when stdout is not a terminal).
+
+    And ``shuffle=False``: its input is a Python iterator, for which Keras ignores
+    its default ``shuffle=True`` with a warning (StarDist's data class shuffles itself).
+    """
     from data.training import fit_verbosity
 
     fit = keras_model.fit
 
     def quiet_fit(*args, **kwargs):
-        return fit(*args, **{**kwargs, "verbose": fit_verbosity()})
+        return fit(*args, **{**kwargs, "verbose": fit_verbosity(), "shuffle": False})
 
     keras_model.fit = quiet_fit
     try:
