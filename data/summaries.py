@@ -48,7 +48,7 @@ def _metric_names(model):
 
 
 def purge_events(logdir, after_step, inclusive=False, tags=None):
-    """Remove from every event file under ``logdir`` the summaries at steps > ``after_step`` (>= if ``inclusive``).
+    """Remove from the event files in ``logdir`` the summaries at steps > ``after_step`` (>= if ``inclusive``).
 
     With ``tags``, only summaries whose tags are all in ``tags``.
 
@@ -58,7 +58,7 @@ def purge_events(logdir, after_step, inclusive=False, tags=None):
     Returns the number of events removed.
     """
     removed = 0
-    for path in sorted(Path(logdir).rglob("events.out.tfevents.*")):
+    for path in sorted(Path(logdir).glob("events.out.tfevents.*")):
         kept, dropped = [], 0
         try:
             for record in tf.data.TFRecordDataset(str(path)):
@@ -129,7 +129,8 @@ class StepSummary(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.step = int(np.asarray(self.step_fn(self.model)))
-        purge_events(self.logdir, self.step)
+        for name in ("train", "validation"):  # only our runs: another trainer may share the parent folder
+            purge_events(self.logdir / name, self.step)
         self._means = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -196,7 +197,8 @@ class ImageSummary(keras.callbacks.Callback):
 
     def _write(self, replace=False):
         images = self.make_images(self.model)
-        if replace:
+        if replace:  # the start of a run: images past the checkpoint (any callback's), ours at this step
+            purge_events(self.logdir / "images", self.step)
             purge_events(self.logdir / "images", self.step, inclusive=True, tags=set(images))
         if self.writer is None:
             self.writer = tf.summary.create_file_writer(str(self.logdir / "images"))
