@@ -7,7 +7,7 @@ imported in the command body, after :func:`one_line_errors` has set up the
 environment:
 
 - ``TF_CPP_MIN_LOG_LEVEL=3`` unless the user set it or passed ``--verbose``,
-  and TensorFlow imported through :func:`data.quiet.import_tensorflow`, which
+  and (unless ``--verbose`` or a level below 3) TensorFlow imported through :func:`data.quiet.import_tensorflow`, which
   drops the start-up lines absl writes before that level applies (``I0000``,
   ``E0000 ... cuInit``, ``absl::InitializeLog``); a command that needs no
   TensorFlow says ``@one_line_errors(tensorflow=False)``;
@@ -163,7 +163,8 @@ def setup(verbose=None, tensorflow=False):
     when it is to be quiet (:func:`data.quiet.import_tensorflow`).
     """
     verbose = _state["verbose"] if verbose is None else verbose
-    user_level = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+    # a level below 3 that the user set asks for TensorFlow's lines (3, also what our subprocesses inherit, does not)
+    asked = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3").strip() not in ("3", "")
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 2 still lets "E0000 ... failed call to cuInit" through
     root = logging.getLogger()
@@ -177,7 +178,7 @@ def setup(verbose=None, tensorflow=False):
     if tensorflow:
         from data.quiet import import_tensorflow
 
-        import_tensorflow(verbose=verbose or user_level)
+        import_tensorflow(verbose=verbose or asked)
 
 
 def one_line_errors(fn=None, *, tensorflow=True):

@@ -31,6 +31,11 @@ NOISE = re.compile(
 
 
 def _forward(read_fd, out_fd, pattern):
+    """Copy lines not matching ``pattern`` from the pipe to ``out_fd``; keep draining the pipe whatever happens."""
+    def write(data):
+        with contextlib.suppress(OSError):  # a closed stderr must not block the writers of the pipe
+            os.write(out_fd, data)
+
     with os.fdopen(read_fd, "rb", buffering=0) as pipe:
         pending = b""
         while chunk := pipe.read(65536):
@@ -38,9 +43,9 @@ def _forward(read_fd, out_fd, pattern):
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 if not pattern.match(line):
-                    os.write(out_fd, line + b"\n")
+                    write(line + b"\n")
         if pending and not pattern.match(pending):
-            os.write(out_fd, pending)
+            write(pending)
 
 
 @contextlib.contextmanager

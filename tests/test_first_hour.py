@@ -47,6 +47,10 @@ def test_cli_starts_quietly_and_its_error_is_the_only_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr == ("Error: backup/msrgan/generator.keras: no such model file "
                            "(train one with python -m msrgan.train)\n")
+    # TF_CPP_MIN_LOG_LEVEL=3, as the CLI's own subprocesses inherit it (cyclegan_dct.ablate): quiet as well
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**_env(), "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stderr.startswith("Error: ") and not NOISE.search(proc.stderr)
     # --verbose shows TensorFlow's own lines again
     proc = subprocess.run(cmd + ["--verbose"], capture_output=True, text=True, timeout=300, env=_env(), cwd=tmp_path)
     assert proc.returncode == 1 and NOISE.search(proc.stderr)
