@@ -23,6 +23,7 @@ the ``evaluation.json`` of several runs side by side (``comparison.md/json``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -143,6 +144,27 @@ def _augment(x, y):
     return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y)
 
 
+@contextlib.contextmanager
+def _fit_verbosity(keras_model):
+    """StarDist calls ``fit(verbose=1)``: use ours instead (one line per epoch when stdout is not a terminal).
+
+    And ``shuffle=False``: its input is a Python iterator, for which Keras ignores
+    its default ``shuffle=True`` with a warning (StarDist's data class shuffles itself).
+    """
+    from data.training import fit_verbosity
+
+    fit = keras_model.fit
+
+    def quiet_fit(*args, **kwargs):
+        return fit(*args, **{**kwargs, "verbose": fit_verbosity(), "shuffle": False})
+
+    keras_model.fit = quiet_fit
+    try:
+        yield
+    finally:
+        del keras_model.fit
+
+
 def train_stardist(images, labels, config, basedir, name="model"):
     """Train a StarDist2D on (images, labels); the last ``val_fraction`` of the pairs (at least one)
     validate and tune the thresholds. Returns (model, {"n_train", "n_val", "train_s", "thresholds_s"})."""
@@ -174,7 +196,8 @@ def train_stardist(images, labels, config, basedir, name="model"):
     )
     model = StarDist2D(conf, name=name, basedir=str(basedir))
     t0 = time.perf_counter()
-    model.train(Xt, Yt, validation_data=(Xv, Yv), augmenter=_augment, seed=config.seed)
+    with _fit_verbosity(model.keras_model):
+        model.train(Xt, Yt, validation_data=(Xv, Yv), augmenter=_augment, seed=config.seed)
     t1 = time.perf_counter()
     if config.optimize_thresholds:
         model.optimize_thresholds(Xv, Yv)

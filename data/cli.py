@@ -6,9 +6,11 @@ argument errors answer at once; the library (which loads TensorFlow) is
 imported in the command body, after :func:`one_line_errors` has set up the
 environment:
 
-- ``TF_CPP_MIN_LOG_LEVEL=3`` unless the user set it or passed ``--verbose``
-  (no ``E0000 ... cuInit`` line on a machine without GPU; the ``I0000`` lines
-  that absl prints before TensorFlow's logging is initialised cannot be turned off this way);
+- ``TF_CPP_MIN_LOG_LEVEL=3`` unless the user set it or passed ``--verbose``,
+  and (unless ``--verbose`` or a level below 3) TensorFlow imported through :func:`data.quiet.import_tensorflow`, which
+  drops the start-up lines absl writes before that level applies (``I0000``,
+  ``E0000 ... cuInit``, ``absl::InitializeLog``); a command that needs no
+  TensorFlow says ``@one_line_errors(tensorflow=False)``;
 - a ``logging`` handler on stderr for the library's messages (INFO; DEBUG with ``--verbose``);
 - expected failures (:func:`data.errors.error_message`) become one line
   ``Error: <file>: <problem>`` and exit status 1; bugs keep their traceback.
@@ -159,9 +161,15 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def setup(verbose=None):
-    """Quiet TensorFlow (unless ``verbose`` or the user set ``TF_CPP_MIN_LOG_LEVEL``) and log to stderr."""
+def setup(verbose=None, tensorflow=False):
+    """Quiet TensorFlow (unless ``verbose`` or the user set ``TF_CPP_MIN_LOG_LEVEL``) and log to stderr.
+
+    With ``tensorflow``, TensorFlow is imported here, without its start-up lines
+    when it is to be quiet (:func:`data.quiet.import_tensorflow`).
+    """
     verbose = _state["verbose"] if verbose is None else verbose
+    # a level below 3 that the user set asks for TensorFlow's lines (3, also what our subprocesses inherit, does not)
+    asked = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3").strip() not in ("3", "")
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 2 still lets "E0000 ... failed call to cuInit" through
     root = logging.getLogger()
@@ -172,20 +180,28 @@ def setup(verbose=None):
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("matplotlib", "PIL", "h5py", "absl", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if tensorflow:
+        from data.quiet import import_tensorflow
+
+        import_tensorflow(verbose=verbose or asked)
 
 
-def one_line_errors(fn):
+def one_line_errors(fn=None, *, tensorflow=True):
     """The one error decorator of every CLI command (place it under ``@command`` and the options).
 
-    Sets up the environment (:func:`setup`), then calls the command. An expected
+    Sets up the environment (:func:`setup`; ``tensorflow=False`` for a command
+    that needs no TensorFlow, so it is not imported), then calls the command. An expected
     failure becomes ``click.ClickException`` (``Error: <one line>``, exit 1);
     an unexpected one (a bug) propagates with its traceback. Before the exit the
     failed run is garbage-collected while the interpreter is intact: a tf.data
     iterator left with a pending ``numpy_function`` can otherwise deadlock the shutdown.
     """
+    if fn is None:
+        return functools.partial(one_line_errors, tensorflow=tensorflow)
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        setup()
+        setup(tensorflow=tensorflow)
         try:
             return fn(*args, **kwargs)
         except click.ClickException:

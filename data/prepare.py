@@ -55,7 +55,7 @@ def main():
 @click.option("--seed", default=0, show_default=True, help="Seed of the train/test split.")
 @click.option("--skip-bad", is_flag=True, help="Skip (and report) bad fields instead of stopping.")
 @overwrite_option
-@cli_layer.one_line_errors
+@cli_layer.one_line_errors(tensorflow=False)
 def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_bad, overwrite):
     """Merge HPA stains (<id>_red/_green/_blue[/_yellow]) of IN_DIR into RGB PNGs in OUT_DIR.
 
@@ -119,7 +119,7 @@ def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_ba
 @click.option("--test-fraction", default=TEST_FRACTION, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--seed", default=0, show_default=True)
 @overwrite_option
-@cli_layer.one_line_errors
+@cli_layer.one_line_errors(tensorflow=False)
 def demo_command(out_dir, n, test_fraction, seed, overwrite):
     """Write the embedded demo data set in the original layout: OUT_DIR/{train,test}/NN_<id>.png."""
     from data import synthetic
@@ -153,7 +153,7 @@ def demo_command(out_dir, n, test_fraction, seed, overwrite):
 @click.option("--max-overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Largest hidden fraction of a nucleus [default: that of the statistics, 0.1 for the defaults].")
 @overwrite_option
-@cli_layer.one_line_errors
+@cli_layer.one_line_errors(tensorflow=False)
 def masks_command(out_dir, n, size, like, seed, max_overlap, overwrite):
     """Write random ellipse nuclei instance labels (uint16 TIFF, 0 = background) to OUT_DIR/NNNN.tif."""
     from data import masks

@@ -22,9 +22,10 @@ run folder (``backup/<package>/``) ::
 - NaN guard: a non-finite loss raises :class:`data.errors.NonFiniteLossError`
   and never overwrites the last good checkpoint or export;
 - :class:`StepSummary`: TensorBoard scalars through the public ``tf.summary``
-  API: ``train/batch_<key>`` every ``log_every`` steps, ``train/epoch_<key>`` and
-  ``validation/epoch_<key>`` at each epoch end, all on the global step axis,
-  which continues after a resume; :class:`ImageSummary`: image panels;
+  API: ``train/batch_<key>`` (per-step values) every ``log_every`` steps,
+  ``train/epoch_<key>`` and ``validation/epoch_<key>`` at each epoch end, all
+  on the global step axis, which continues after a resume (each step once:
+  what a killed run logged past its checkpoint is purged); :class:`ImageSummary`: image panels;
 - exports: after each epoch (or only when ``monitor`` improves: the best
   epoch is exported while the checkpoint keeps the last one), preceded by the
   ``before_export`` hook;
@@ -53,6 +54,8 @@ from data.errors import NonFiniteLossError
 from data.export import export_model
 from data.io import check_can_create, write_json
 from data.resume import apply_learning_rates, constant_learning_rates
+from data.summaries import ImageSummary, StepSummary  # noqa: F401 - part of the scaffold's API
+from data.summaries import scalar as _scalar
 
 log = logging.getLogger(__name__)
 
@@ -219,108 +222,12 @@ class CheckpointCallback(keras.callbacks.Callback):
             os._exit(137)
 
 
-def _scalar(value):
-    try:
-        return float(np.asarray(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def learning_rate(model):
     """The current learning rate of ``model.optimizer`` (``{}`` when the model has no single optimizer)."""
     opt = getattr(model, "optimizer", None)
     lr = getattr(opt, "learning_rate", None)
     value = _scalar(lr) if lr is not None else None
     return {} if value is None else {"learning_rate": value}
-
-
-class StepSummary(keras.callbacks.Callback):
-    """TensorBoard scalars with the public ``tf.summary`` API, on the global step axis (continued after a resume).
-
-    ``logdir/train``: ``batch_<key>`` every ``every`` steps (and the learning
-    rate), ``epoch_<key>`` at each epoch end; ``logdir/validation``:
-    ``epoch_<key>`` of the ``val_<key>`` logs, at the step of the epoch end.
-    ``step(model)`` gives the step counter (default ``model.optimizer.iterations``).
-    """
-
-    def __init__(self, logdir, step=None, every=1):
-        super().__init__()
-        self.logdir = Path(logdir)
-        self.step_fn = step or (lambda model: model.optimizer.iterations)
-        self.every = max(int(every), 1)
-        self.step = 0
-        self.writers = {}
-
-    def _writer(self, name):
-        if name not in self.writers:
-            self.writers[name] = tf.summary.create_file_writer(str(self.logdir / name))
-        return self.writers[name]
-
-    def _write(self, name, prefix, values):
-        with self._writer(name).as_default(step=self.step):
-            for key, value in values.items():
-                v = _scalar(value)
-                if v is not None:
-                    tf.summary.scalar(f"{prefix}_{key}", v)
-
-    def on_train_begin(self, logs=None):
-        self.step = int(np.asarray(self.step_fn(self.model)))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step % self.every == 0:
-            self._write("train", "batch", {**dict(logs or {}), **learning_rate(self.model)})
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        self._write("train", "epoch", {**{k: v for k, v in logs.items() if not k.startswith("val_")},
-                                       **learning_rate(self.model)})
-        val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
-        if val:
-            self._write("validation", "epoch", val)
-        for writer in self.writers.values():
-            writer.flush()
-
-    def on_train_end(self, logs=None):
-        for writer in self.writers.values():
-            writer.close()
-        self.writers = {}
-
-
-class ImageSummary(keras.callbacks.Callback):
-    """TensorBoard images (``logdir/images``) at the start and every ``every`` training steps.
-
-    ``make_images(model)`` returns ``{name: array (N, H, W, C) in [0, 1]}``;
-    ``step(model)`` gives the step counter the images are written at.
-    """
-
-    def __init__(self, logdir, make_images, every=100, step=None, max_outputs=4):
-        super().__init__()
-        self.logdir = Path(logdir)
-        self.make_images = make_images
-        self.every = max(int(every), 1)
-        self.step_fn = step or (lambda model: model.optimizer.iterations)
-        self.step = 0
-        self.max_outputs = max_outputs
-        self.writer = None
-
-    def _write(self):
-        if self.writer is None:
-            self.writer = tf.summary.create_file_writer(str(self.logdir / "images"))
-        images = self.make_images(self.model)
-        with self.writer.as_default(step=self.step):
-            for name, img in images.items():
-                tf.summary.image(name, np.clip(np.asarray(img, np.float32), 0, 1), max_outputs=self.max_outputs)
-        self.writer.flush()
-
-    def on_train_begin(self, logs=None):
-        self.step = int(np.asarray(self.step_fn(self.model)))
-        self._write()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step % self.every == 0:
-            self._write()
 
 
 @dataclass

@@ -250,7 +250,10 @@ class MSRGAN(keras.Model):
     def test_step(self, data):
         hr = tf.cast(self._hr(data), tf.float32)
         sr = self.generator(downscale(hr, self.scale), training=False)
-        values = self._loss_terms(hr, sr, False)
+        # the loss of the phase G was last trained in (the same terms as the training logs of that step): after
+        # the last pre-training step (steps_done == pretrain_steps) g_loss is still the mse term alone
+        pretraining = self.steps_done <= self.pretrain_steps if self.pretrain_steps > 0 else None
+        values = self._loss_terms(hr, sr, False, pretraining)
         # The convention of msrgan.evaluate: 8-bit RGB, scikit-image PSNR/SSIM (data.metrics).
         sr8, hr8 = to_8bit(sr), to_8bit(hr)
         for key, per_image in (("psnr", psnr_8bit(hr8, sr8)), ("ssim", ssim_8bit(hr8, sr8))):

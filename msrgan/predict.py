@@ -1,8 +1,8 @@
 """``python -m msrgan.predict`` (console script ``msrgan-predict``): super-resolve image files with a generator.
 
-Example::
+Example (after ``python -m msrgan.train`` or ``make demo``, whose generator is the default ``--model``)::
 
-    python -m msrgan.predict backup/msrgan/generator.keras cells.png stack.tif --out result/sr
+    python -m msrgan.predict cells.png stack.tif --out result/sr
 
 The work is done by :mod:`msrgan.prediction` (file types, bit depths, channels, tiling).
 """
@@ -15,11 +15,16 @@ import click
 
 from data import cli
 
+DEFAULT_MODEL = Path("backup/msrgan/generator.keras")
+"""The generator ``python -m msrgan.train`` exports into its default run folder."""
+
 
 @cli.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              help="Generator (.keras) to use; the default is the one msrgan.train exports.")
+@click.option("--out", "out_dir", default=Path("result/msrgan_predict"),
+              type=click.Path(file_okay=False, path_type=Path),
               help="Output folder; each result keeps its input's name, type and bit depth.")
 @click.option("--tile", default=128, type=click.IntRange(min=1),
               help="Tile size in input pixels (memory grows with its square).")
@@ -29,13 +34,16 @@ from data import cli
 @cli.verbose_option
 @cli.one_line_errors
 def main(model, inputs, out_dir, tile, overlap, batch_size):
-    """Super-resolve INPUTS (PNG/TIFF files or folders of them) 4x with the generator MODEL (.keras).
+    """Super-resolve INPUTS (PNG/TIFF files or folders of them) 4x with the generator --model (.keras).
 
     8-bit images give 8-bit outputs, 16-bit TIFFs give 16-bit TIFFs (scaled by
     the full range of the type). Grayscale inputs are replicated to RGB for the
     model and averaged back to one channel. All inputs are checked before any
     output is written.
     """
+    models = [p for p in inputs if p.suffix == ".keras"]
+    if models:
+        raise click.UsageError(f"{models[0]}: a model, not an image; pass it as --model {models[0]}")
     from msrgan.prediction import plan, predict_file, resolver
 
     sr = resolver(model, tile, overlap, batch_size)

@@ -5,7 +5,7 @@
 # Re-running resumes from backup/ (and does nothing more once the epochs are done).
 # Every departure from the original's numbers below is a named option, explained in README.md.
 set -euo pipefail
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+# TensorFlow start-up lines: the CLIs keep them off (data.quiet) unless --verbose or TF_CPP_MIN_LOG_LEVEL is set
 
 # mixed_bfloat16 where the hardware runs bfloat16 natively (x86 AVX512-BF16 or AMX, or a GPU),
 # float32 elsewhere (bfloat16 emulation on older CPUs is slower than float32). PRECISION=... overrides.
@@ -52,5 +52,10 @@ stage
 echo "== 3/3 pre-trained and final mSRGAN vs nearest/bicubic on the demo test split (result/msrgan_eval)"
 python -m msrgan.evaluate backup/msrgan/generator_pretrained.keras backup/msrgan/generator.keras
 stage
-echo "Done. Exported generator: backup/msrgan/generator.keras (backup/msrgan/export.json says which epoch)."
-echo "TensorBoard: tensorboard --logdir logs"
+cat <<'EOF'
+Done. Exported generator: backup/msrgan/generator.keras (backup/msrgan/export.json says which epoch);
+comparison with bicubic: result/msrgan_eval/report.md. Next, in this folder:
+  . .venv/bin/activate                     # once per shell: python -m ..., the CLIs and tensorboard
+  tensorboard --logdir logs                # then open http://localhost:6006
+  python -m msrgan.predict YOUR_IMAGE.png  # 4x with that generator -> result/msrgan_predict/
+EOF

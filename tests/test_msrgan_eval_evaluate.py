@@ -192,7 +192,7 @@ def test_bad_compare_model_names_the_file_and_writes_nothing(run_with_baselines,
     if bad != "missing.keras":  # msrgan.predict loads through the same check
         image = tmp_path / "in.png"
         io.write_png(image, np.zeros((8, 8, 3), np.uint8))
-        r = CliRunner().invoke(predict.main, [str(root / bad), str(image), "--out", str(tmp_path / "sr")])
+        r = CliRunner().invoke(predict.main, ["--model", str(root / bad), str(image), "--out", str(tmp_path / "sr")])
         assert r.exit_code != 0 and f"{root / bad}: " in r.output and problem in r.output
         assert not (tmp_path / "sr").exists()
 

@@ -52,7 +52,8 @@ def test_predict_cli_8bit_png_and_16bit_gray_tiff(generator_path, resolver, tmp_
     io.write_png(tmp_path / "in" / "cells.png", rgb)
     io.write_tiff(tmp_path / "in" / "stack.tif", gray16)
     out = tmp_path / "out"
-    r = _run([generator_path, tmp_path / "in", "--out", out, "--tile", 20, "--overlap", 12, "--batch-size", 2])
+    r = _run(["--model", generator_path, tmp_path / "in", "--out", out, "--tile", 20, "--overlap", 12,
+              "--batch-size", 2])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == ["cells.png", "stack.tif"]
 
@@ -84,20 +85,38 @@ def test_predict_cli_bad_input_names_file_and_writes_nothing(generator_path, tmp
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     out = tmp_path / "out"
-    r = _run([generator_path, tmp_path / "good.png", bad, "--out", out])
+    r = _run(["--model", generator_path, tmp_path / "good.png", bad, "--out", out])
     assert r.exit_code != 0
     assert "broken.png" in r.output
     assert not out.exists() or not any(out.iterdir())
 
-    r = _run([tmp_path / "missing.keras", tmp_path / "good.png", "--out", out])
+    r = _run(["--model", tmp_path / "missing.keras", tmp_path / "good.png", "--out", out])
     assert r.exit_code != 0 and "missing.keras" in r.output
     assert not out.exists() or not any(out.iterdir())
 
     junk = tmp_path / "junk.keras"
     junk.write_bytes(b"not a zip")
-    r = _run([junk, tmp_path / "good.png", "--out", out])
+    r = _run(["--model", junk, tmp_path / "good.png", "--out", out])
     assert r.exit_code != 0 and "junk.keras" in r.output
     assert not out.exists() or not any(out.iterdir())
 
-    r = _run([generator_path, tmp_path / "good.png", "--out", tmp_path])  # would overwrite its input
+    r = _run(["--model", generator_path, tmp_path / "good.png", "--out", tmp_path])  # would overwrite its input
     assert r.exit_code != 0 and "overwrite" in r.output
+
+
+def test_predict_defaults_to_the_run_folders_generator(generator_path, tmp_path, monkeypatch):
+    """Given only an image, predict uses backup/msrgan/generator.keras (as msrgan.train exports it)."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    io.write_png(tmp_path / "cells.png", np.zeros((10, 12, 3), np.uint8))
+    r = _run(["cells.png"])
+    assert r.exit_code != 0 and "backup/msrgan/generator.keras" in r.output and "msrgan.train" in r.output
+    assert not (tmp_path / "result").exists()
+    (tmp_path / "backup" / "msrgan").mkdir(parents=True)
+    shutil.copy(generator_path, tmp_path / "backup" / "msrgan" / "generator.keras")
+    r = _run(["cells.png"])
+    assert r.exit_code == 0, r.output
+    assert io.read_image(tmp_path / "result" / "msrgan_predict" / "cells.png").shape == (40, 48, 3)
+    r = _run([generator_path, "cells.png"])  # the former MODEL argument: a one-line hint, nothing written
+    assert r.exit_code != 0 and f"pass it as --model {generator_path}" in r.output

@@ -178,7 +178,12 @@ def test_pretrain_and_d_steps_schedule():
     for a, b in zip(d0, _weights(gan.discriminator)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(logs["g_loss"], logs["mse_loss"], rtol=1e-6)
+    # validation reports the loss of the same phase, so train and validation g_loss are one quantity
+    val = gan.evaluate(hr, batch_size=4, verbose=0, return_dict=True)
+    assert val["content_loss"] == val["adv_loss"] == 0 and val["g_loss"] == pytest.approx(val["mse_loss"])
     gan.fit(hr, batch_size=4, epochs=1, verbose=0)  # step 3: adversarial phase
+    val = gan.evaluate(hr, batch_size=4, verbose=0, return_dict=True)
+    assert val["adv_loss"] > 0 and val["g_loss"] == pytest.approx(val["mse_loss"] + val["adv_loss"])
     assert int(gan.d_optimizer.iterations.numpy()) == 1
     assert any(not np.array_equal(a, b) for a, b in zip(d0, _weights(gan.discriminator)))
     # d_steps = 0 (the original's loop): D never learns; d_steps = 3: three D updates per step.

@@ -18,7 +18,8 @@ PURE = [
     "data.modelzoo", "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
 ]
 CONFIGS = ["data.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
-PLUMBING = ["data.cli", "data.errors", "data.flops", "data.separability", "vgg19", "msrgan", "cyclegan_dct"]
+PLUMBING = ["data.cli", "data.errors", "data.quiet", "data.flops", "data.separability", "vgg19", "msrgan",
+            "cyclegan_dct"]
 CLIS = [
     "data.prepare", "vgg19.train", "vgg19.evaluate", "msrgan.train", "msrgan.evaluate", "msrgan.predict",
     "cyclegan_dct.train", "cyclegan_dct.generate", "cyclegan_dct.stego", "cyclegan_dct.evaluate",

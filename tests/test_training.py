@@ -167,3 +167,62 @@ def test_set_precision_and_strategy_reject_unknown_names():
         training.set_precision("float64")
     with pytest.raises(ValueError, match="unknown strategy"):
         training.make_strategy("tpu")
+
+
+@pytest.mark.slow
+def test_batch_scalars_are_per_step_values_and_described(tmp_path):
+    """``batch_<key>`` is each step's value (no running-mean sawtooth): an epoch's steps average to ``epoch_<key>``."""
+    import tensorflow as tf
+
+    logs = tmp_path / "logs"
+    training.train(_spec(TinyConfig(epochs=2, lr=5e-2), y=1.0), tmp_path / "run", logs, verbose=0)
+    events = read_events(logs / "train")
+    batch, epoch = dict(events["batch_loss"]), dict(events["epoch_loss"])
+    assert sorted(batch) == [1, 2, 3, 4] and sorted(epoch) == [2, 4]
+    assert batch[1] != pytest.approx(batch[2], rel=1e-3)  # the loss moves, so a running mean would differ
+    for end in (2, 4):
+        assert np.mean([batch[end - 1], batch[end]]) == pytest.approx(epoch[end], rel=1e-5)
+    assert dict(events["batch_learning_rate"])[3] == pytest.approx(5e-2)  # not a mean: as logged
+    descriptions = {}
+    for path in (logs / "train").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for v in event.summary.value:
+                if v.metadata.summary_description:
+                    descriptions[v.tag] = v.metadata.summary_description
+    assert descriptions["batch_loss"] == "loss of this training step"
+    assert "mean over the epoch" in descriptions["epoch_loss"]
+
+
+@pytest.mark.slow
+def test_tensorboard_after_a_kill_and_resume_has_each_step_once(tmp_path):
+    """Issue 13 item 7: killed after checkpoint 1 (GANMICRO_KILL_AFTER_CHECKPOINT), with events past that
+    checkpoint left behind as a kill in the middle of epoch 2 leaves them (and a truncated last record), the
+    same command resumes: the checkpointed epoch's scalars are there, and every scalar tag has each step once."""
+    import tensorflow as tf
+
+    from conftest import run_cli, run_until_killed
+
+    logs = tmp_path / "logs"
+    args = ["--image-size", "32", "--base-filters", "4", "--dense-units", "16", "--batch-size", "8", "--demo-n", "130",
+            "--epochs", "3", "--steps-per-epoch", "2", "--backup-dir", tmp_path / "backup", "--logdir", logs]
+    run_until_killed("vgg19.train", args, checkpoint=1, cwd=tmp_path)
+    assert dict(read_events(logs / "validation"))["epoch_loss"][0][0] == 2  # flushed before the checkpoint
+    # what a kill during epoch 2 leaves: batch scalars of steps 3-4 beyond checkpoint 1, a half-written record
+    stale = tf.summary.create_file_writer(str(logs / "train"))
+    with stale.as_default():
+        for step in (3, 4):
+            tf.summary.scalar("batch_loss", 1e6, step=step)
+    stale.close()
+    with open(sorted((logs / "train").glob("events.out.tfevents.*"))[-1], "ab") as f:
+        f.write(b"\x40\x00\x00\x00\x00\x00\x00\x00\x01\x02")
+    res = run_cli("vgg19.train", args, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for run in ("train", "validation", "images"):
+        for tag, values in read_events(logs / run).items():
+            steps = [s for s, _ in values]
+            assert len(steps) == len(set(steps)), (run, tag, steps)
+    train_events = read_events(logs / "train")
+    assert [s for s, _ in train_events["batch_loss"]] == [1, 2, 3, 4, 5, 6]
+    assert max(v for _, v in train_events["batch_loss"]) < 1e6  # the stale values are gone
+    assert [s for s, _ in train_events["epoch_loss"]] == [2, 4, 6]
+    assert [s for s, _ in read_events(logs / "validation")["epoch_accuracy"]] == [2, 4, 6]
