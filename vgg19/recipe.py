@@ -73,7 +73,7 @@ def compile_model(config):
     """The miniVGG19 of ``config``, compiled with Adam and sparse softmax cross-entropy on logits."""
     model = build_model(config.input_shape, config.n_classes, config.base_filters, config.dense_units,
                         bn_scale_init=config.bn_scale_init, bn_momentum=config.bn_momentum,
-                        dense_init=config.dense_init)
+                        dense_init=config.dense_init, sync_bn=config.strategy != "default")
     model.compile(
         optimizer=keras.optimizers.Adam(config.lr),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
