@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 
 import tensorflow as tf
@@ -65,7 +66,9 @@ def cluster_resolver():
             raise ValueError("TF_CONFIG: cluster.worker is empty")
         return tf.distribute.cluster_resolver.TFConfigClusterResolver()
     if os.environ.get("SLURM_PROCID") is not None and os.environ.get("SLURM_STEP_NUM_TASKS"):
-        return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=SLURM_PORT_BASE)
+        # without nvidia-smi (a CPU node) the resolver cannot count GPUs: tell it there are none
+        gpus = None if shutil.which("nvidia-smi") else 0
+        return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=SLURM_PORT_BASE, gpus_per_node=gpus)
     raise ValueError("--strategy multiworker: TF_CONFIG is not set; start the workers with "
                      "scripts/launch_workers.py (one machine) or set TF_CONFIG / run under srun (see the README)")
 
