@@ -10,6 +10,12 @@ moves the second epoch's losses by far more: the learning rates are raised so
 that each step changes the loss visibly. Only the chief's folders may be
 written; the workers' temporary checkpoint copies must be gone. Every worker
 runs in its own process group and is stopped in ``finally``.
+
+The one-process reference runs ``--strategy mirrored`` on its one CPU device
+(one replica computing the whole global batch), not ``default``: under any
+``tf.distribute`` strategy Keras draws a first batch to build the model before
+training, and the training sets reshuffle per iterator, so a ``default`` run
+sees the same images in another order.
 """
 
 import json
@@ -86,14 +92,15 @@ def test_two_workers_equal_one_process(tmp_path, trainer):
     mw, one = tmp_path / "mw", tmp_path / "one"
     code, out, err = launch(module, args + dirs(mw, module), tmp_path)
     assert code == 0, out[-2000:] + err[-4000:]
-    single = run_cli(module, args + dirs(one, module), timeout=TIMEOUT, **THREADS)
+    # the reference: one process, one replica, the whole global batch (see the module docstring)
+    single = run_cli(module, args + dirs(one, module) + ["--strategy", "mirrored"], timeout=TIMEOUT, **THREADS)
     assert single.returncode == 0, single.stderr[-3000:]
     assert "done: epoch 2, step 4" in out and "done: epoch 2, step 4" in single.stdout
     assert (mw / "backup" / "ckpt" / "ckpt-2.index").is_file()
     # only the chief wrote: the same files as one process (TensorBoard files compared by folder), no worker copies
     assert files(mw) == files(one)
     assert events(mw) == events(one)
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
     a, b = losses(mw), losses(one)
     assert a.keys() == b.keys() and a
     for k in a:
@@ -111,7 +118,19 @@ def test_killed_worker_restarts_cluster_from_last_checkpoint(tmp_path):
     assert "resuming from" in err and "epoch 1 done, step 2" in err
     assert "done: epoch 2, step 4" in out
     assert (run / "backup" / "ckpt" / "ckpt-2.index").is_file()
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
+
+
+def test_nan_guard_stops_every_worker_at_the_same_batch(tmp_path):
+    """The logged losses are all-reduced, so both workers see g_loss = inf at batch 1 and stop; nothing is saved."""
+    module, args = MSRGAN
+    run = tmp_path / "mw"
+    code, out, err = launch(module, args + dirs(run, module) + ["--alpha", "1e38"], tmp_path)
+    assert code == 1, out[-2000:] + err[-4000:]
+    message = "g_loss = inf at epoch 1, batch 1"
+    assert message in err  # the chief's
+    assert message in (tmp_path / "worker_logs" / "worker-1.log").read_text()
+    assert not (run / "backup" / "ckpt").exists() and not list(run.rglob("*.keras"))
 
 
 def test_multiworker_without_tf_config_is_a_one_line_error(tmp_path):
