@@ -56,7 +56,8 @@ class CycleGANConfig(Config):
     seed: int = param(0, "Random seed (weights, samplers, pools).")
     image_every: int = param(500, "Steps between TensorBoard image summaries.")
     precision: str = param("float32", "Keras dtype policy of training.")
-    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices.")
+    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
+                                     "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
     masks: str | None = param(None, "Folder of label TIFF/PNG masks for domain A (default: random ellipses).")
     images: str | None = param(None, "Folder of 8/16-bit PNG/TIFF nuclei images for domain B (default: stardist's "
                                      "real image).")

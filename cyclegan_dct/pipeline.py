@@ -8,6 +8,8 @@ already trained on.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import tensorflow as tf
 
@@ -35,9 +37,14 @@ def make_dataset(config, epoch=0, samplers=None):
     mask_sampler, image_sampler = samplers or make_samplers(c, epoch)
 
     def pairs():
+        # Every iterator restarts from the samplers' state at this call: under a tf.distribute strategy Keras
+        # starts one iterator to build the model, whose prefetching would otherwise move the stream on by a
+        # timing-dependent number of samples (and differently on each worker of a cluster).
+        masks, images = copy.copy(mask_sampler), copy.copy(image_sampler)
+        masks.rng, images.rng = copy.deepcopy(mask_sampler.rng), copy.deepcopy(image_sampler.rng)
         while True:
-            a = mask_sampler.sample()
-            b = image_sampler.sample()
+            a = masks.sample()
+            b = images.sample()
             if a.shape[-1] != c.channels:
                 a = np.repeat(a, c.channels, axis=-1)
             yield a, b

@@ -124,7 +124,8 @@ def seed_option(default=0, help="Random seed (initial weights, data order)."):  
 strategy_option = click.option(
     "--strategy", type=click.Choice(STRATEGIES), default="default",
     help="default: one device; mirrored: tf.distribute.MirroredStrategy over the local GPUs, "
-         "or the logical CPUs when there is no GPU.")
+         "or the logical CPUs when there is no GPU; multiworker: MultiWorkerMirroredStrategy over the processes "
+         "of TF_CONFIG (scripts/launch_workers.py), --batch-size is the global batch.")
 
 
 def _set_verbose(ctx, param, value):

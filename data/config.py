@@ -26,7 +26,7 @@ from pathlib import Path
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 """Keras dtype policies accepted by every trainer's ``--precision``."""
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multiworker")
 """``tf.distribute`` choices of every trainer's ``--strategy`` (see ``data.training.make_strategy``)."""
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from data.io import atomic_path
+from data.multiworker import ChiefOnly
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ _DESCRIPTIONS = {
 }
 
 
-class StepSummary(keras.callbacks.Callback):
+class StepSummary(ChiefOnly, keras.callbacks.Callback):
     """TensorBoard scalars with the public ``tf.summary`` API, on the global step axis (continued after a resume).
 
     ``logdir/train``: ``batch_<key>`` every ``every`` steps: the value of that
@@ -177,7 +178,7 @@ class StepSummary(keras.callbacks.Callback):
         self.writers = {}
 
 
-class ImageSummary(keras.callbacks.Callback):
+class ImageSummary(ChiefOnly, keras.callbacks.Callback):
     """TensorBoard images (``logdir/images``) at the start and every ``every`` training steps.
 
     ``make_images(model)`` returns ``{name: array (N, H, W, C) in [0, 1]}``;

@@ -31,7 +31,11 @@ run folder (``backup/<package>/``) ::
   ``before_export`` hook;
 - ``GANMICRO_KILL_AFTER_CHECKPOINT=N``: the process ends with
   ``os._exit(137)`` right after checkpoint N is saved (deterministic kill
-  tests of resume).
+  tests of resume); ``N@I``: only worker I of a multi-worker cluster;
+- ``--strategy multiworker`` (:mod:`data.multiworker`): only the chief writes
+  the run folder, the logs and the exports; the other workers save their
+  checkpoint copies to temporary folders that are removed at once, and every
+  worker restores from the chief's ``ckpt/``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,14 @@ from data.config import PRECISIONS, Config
 from data.errors import NonFiniteLossError
 from data.export import export_model
 from data.io import check_can_create, write_json
+from data.multiworker import (
+    ChiefOnly,
+    after_save_barrier,
+    is_chief,
+    make_multiworker_strategy,
+    scratch_dir,
+    shard_by_data,
+)
 from data.resume import apply_learning_rates, constant_learning_rates
 from data.summaries import ImageSummary, StepSummary  # noqa: F401 - part of the scaffold's API
 from data.summaries import scalar as _scalar
@@ -75,13 +87,17 @@ def make_strategy(name="default"):
 
     ``default``: the current one (one device). ``mirrored``: a replica on each
     GPU, or on each logical CPU when there is no GPU (as the tests configure).
+    ``multiworker``: ``tf.distribute.MultiWorkerMirroredStrategy`` over the
+    processes of ``TF_CONFIG`` (or SLURM), see :mod:`data.multiworker`.
     """
+    if name == "multiworker":
+        return make_multiworker_strategy()
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     if name == "default":
         return tf.distribute.get_strategy()
-    raise ValueError(f"unknown strategy {name!r} (default, mirrored)")
+    raise ValueError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
 
 
 def fit_verbosity():
@@ -155,20 +171,23 @@ class TrainingState:
     """Full training state (networks, optimizers, epoch) in ``run_dir/ckpt``.
 
     ``trackables`` are the objects to save, e.g. ``generator=g, g_optimizer=opt``;
-    ``keep`` checkpoints are kept (``max_to_keep``).
+    ``keep`` checkpoints are kept (``max_to_keep``). ``scratch``: a multi-worker
+    cluster's non-chief worker saves its copy there (a temporary folder, removed
+    after each save) and restores from the chief's ``run_dir/ckpt``.
     """
 
-    def __init__(self, run_dir, keep=1, **trackables):
+    def __init__(self, run_dir, keep=1, scratch=None, **trackables):
         self.directory = Path(run_dir) / "ckpt"
+        self.scratch = None if scratch is None else Path(scratch)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **trackables)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, str(self.directory), max_to_keep=keep, checkpoint_name="ckpt"
+            self.checkpoint, str(self.scratch or self.directory), max_to_keep=keep, checkpoint_name="ckpt"
         )
 
     @property
     def latest(self):
-        return self.manager.latest_checkpoint
+        return tf.train.latest_checkpoint(str(self.directory)) if self.scratch else self.manager.latest_checkpoint
 
     def restore(self):
         """Restore the latest checkpoint if any; return the number of completed epochs."""
@@ -182,12 +201,25 @@ class TrainingState:
 
     def save(self, epoch):
         self.epoch.assign(epoch)
-        return self.manager.save(checkpoint_number=epoch)
+        path = self.manager.save(checkpoint_number=epoch)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        return path
 
 
 def _kill_after():
+    """Checkpoint number of ``KILL_ENV`` (``N``, or ``N@I``: only on worker I of ``TF_CONFIG``), or None."""
     value = os.environ.get(KILL_ENV)
-    return int(value) if value else None
+    if not value:
+        return None
+    number, _, worker = value.partition("@")
+    if worker:
+        import json
+
+        task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
+        if task.get("index") != int(worker):
+            return None
+    return int(number)
 
 
 class CheckpointCallback(keras.callbacks.Callback):
@@ -196,13 +228,15 @@ class CheckpointCallback(keras.callbacks.Callback):
     ``before_save(epoch, logs)`` (optional; the exports) runs before the state
     is saved, and never with non-finite logs: a kill in between replays the
     epoch instead of losing its export. After checkpoint N, ``KILL_ENV=N``
-    ends the process (``os._exit(137)``).
+    ends the process (``os._exit(137)``). ``after_save()`` (multi-worker: a
+    barrier) runs after each save, before the kill hook.
     """
 
-    def __init__(self, state, before_save=None, initial_epoch=0):
+    def __init__(self, state, before_save=None, initial_epoch=0, after_save=None):
         super().__init__()
         self.state = state
         self.before_save = before_save
+        self.after_save = after_save
         self.epoch = initial_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -217,6 +251,8 @@ class CheckpointCallback(keras.callbacks.Callback):
             self.before_save(epoch + 1, dict(logs or {}))
         path = self.state.save(epoch + 1)
         log.debug("saved %s", path)
+        if self.after_save is not None:
+            self.after_save()
         if _kill_after() == epoch + 1:
             logging.shutdown()
             os._exit(137)
@@ -255,7 +291,8 @@ class TrainingSpec:
       ``before_export(model)``: runs before each export (e.g. re-estimating BatchNorm statistics);
       its changes to the model are checkpointed too.
       ``make_images(model)`` with ``image_every``: TensorBoard image panels.
-      ``callbacks(model, validation)``: extra Keras callbacks (e.g. figures).
+      ``callbacks(model, validation)``: extra Keras callbacks (e.g. figures); those deriving from
+      :class:`data.multiworker.ChiefOnly` (they only write files) run on the chief alone.
       ``keep_checkpoints``: ``max_to_keep`` of the checkpoint manager.
       ``log_every``: steps between ``batch_*`` scalars.
       ``validation_steps``; ``epochs`` (default ``config.epochs``).
@@ -290,13 +327,18 @@ class TrainingSpec:
 
 
 class _Exporter:
-    """Writes the exports (all epochs, or the best by ``monitor``) and ``export.json``."""
+    """Writes the exports (all epochs, or the best by ``monitor``) and ``export.json``.
 
-    def __init__(self, spec, model, run_dir, best):
+    With ``chief=False`` (a multi-worker cluster's other workers) the same
+    decisions and ``before_export`` run, but no file is written.
+    """
+
+    def __init__(self, spec, model, run_dir, best, chief=True):
         self.spec = spec
         self.model = model
         self.run_dir = Path(run_dir)
         self.best = best
+        self.chief = chief
 
     def _improves(self, value):
         best = float(self.best.numpy())
@@ -320,6 +362,10 @@ class _Exporter:
         spec = self.spec
         if spec.before_export is not None:
             spec.before_export(self.model)
+        if not self.chief:
+            if value is not None:
+                self.best.assign(value)
+            return
         files = []
         for name, net in spec.exports(self.model).items():
             net, shape = net if isinstance(net, tuple) else (net, None)
@@ -355,14 +401,24 @@ def train(spec, backup_dir, logdir, resume=True, verbose=None, keep_checkpoints=
     run_dir = Path(backup_dir)
     set_precision(config.precision)
     check_resume(run_dir, config, resume, spec.architecture_keys)
-    keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(getattr(config, "strategy", "default"))
+    keras.utils.set_random_seed(config.seed)  # after the strategy: a multi-worker one resets TensorFlow's seed
+    chief, scratch = is_chief(strategy), scratch_dir(strategy)
+    try:
+        return _train(spec, strategy, chief, scratch, run_dir, logdir, resume, verbose)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train(spec, strategy, chief, scratch, run_dir, logdir, resume, verbose):
+    config = spec.config
     with strategy.scope():
         model = spec.build_model()
         best = tf.Variable(-math.inf if spec.mode == "max" else math.inf, dtype=tf.float64, trainable=False,
                            name="best_monitored")
     trackables = spec.trackables(model) if spec.trackables else {"model": model, "optimizer": model.optimizer}
-    state = TrainingState(run_dir, keep=spec.keep_checkpoints, best_monitored=best, **trackables)
+    state = TrainingState(run_dir, keep=spec.keep_checkpoints, scratch=scratch, best_monitored=best, **trackables)
     rates = constant_learning_rates(trackables)  # the config's, read before the restore
     initial_epoch = state.restore() if resume else 0
     apply_learning_rates(rates)
@@ -370,15 +426,17 @@ def train(spec, backup_dir, logdir, resume=True, verbose=None, keep_checkpoints=
     if initial_epoch:
         log.info("resuming from %s: epoch %d done, step %d", state.latest, initial_epoch, step)
     train_ds, val_ds = spec.make_datasets(initial_epoch)  # reads (and checks) the data before anything is written
-    check_can_create(run_dir, logdir)
-    start_run_dir(run_dir, config, resume)
-    exporter = _Exporter(spec, model, run_dir, best)
+    train_ds, val_ds = shard_by_data(train_ds, strategy), shard_by_data(val_ds, strategy)
+    if chief:
+        check_can_create(run_dir, logdir)
+        start_run_dir(run_dir, config, resume)
+    exporter = _Exporter(spec, model, run_dir, best, chief=chief)
     result = {"run_dir": str(run_dir), "epoch": initial_epoch, "step": step, "logs": {},
               "exports": [str(run_dir / name) for name in spec.exports(model)], "export": None}
     epochs = spec.epochs or config.epochs
     if initial_epoch >= epochs:
         log.info("nothing to do: %d of %d epochs already done", initial_epoch, epochs)
-        if not (run_dir / EXPORT_RECORD).is_file():
+        if chief and not (run_dir / EXPORT_RECORD).is_file():
             exporter.export(initial_epoch, {})
         result["export"] = _read_record(run_dir)
         return result
@@ -389,7 +447,10 @@ def train(spec, backup_dir, logdir, resume=True, verbose=None, keep_checkpoints=
         callbacks.append(ImageSummary(logdir, spec.make_images, every=spec.image_every, step=step_fn))
     if spec.callbacks is not None:
         callbacks += list(spec.callbacks(model, val_ds))
-    callbacks.append(CheckpointCallback(state, before_save=exporter, initial_epoch=initial_epoch))
+    if not chief:
+        callbacks = [c for c in callbacks if not isinstance(c, ChiefOnly)]
+    callbacks.append(CheckpointCallback(state, before_save=exporter, initial_epoch=initial_epoch,
+                                        after_save=after_save_barrier(strategy)))
     # shuffle=False: the datasets shuffle themselves; Keras 3's default shuffle=True only warns for a tf.data input
     history = model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
                         steps_per_epoch=spec.steps_per_epoch, validation_data=val_ds,

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from data.io import write_png
+from data.multiworker import ChiefOnly
 from data.training import check_finite
 from msrgan.figures import epoch_figure
 
@@ -20,7 +21,7 @@ def _step(gan):
     return int(np.asarray(gan.steps_done))
 
 
-class PretrainedExport(keras.callbacks.Callback):
+class PretrainedExport(ChiefOnly, keras.callbacks.Callback):
     """Calls ``export()`` once, right after training step ``pretrain_steps`` (the end of the MSE-only phase).
 
     ``export`` writes ``generator_pretrained.keras`` (the SRResNet-style model).
@@ -41,7 +42,7 @@ class PretrainedExport(keras.callbacks.Callback):
             log.info("step %d: end of the MSE-only pre-training; exported %s", self.pretrain_steps, self.path)
 
 
-class EpochGrid(keras.callbacks.Callback):
+class EpochGrid(ChiefOnly, keras.callbacks.Callback):
     """Writes ``result_dir/epoch_NNNN.png`` at each epoch end (the original's ``result/`` figures).
 
     Columns LR input (pixels enlarged) | bicubic | SR | HR, one row per

@@ -181,7 +181,7 @@ def training_spec(config, result_dir="result/msrgan", logdir=None, backup_dir="b
 
     return training.TrainingSpec(
         config=config,
-        build_model=lambda: build_msrgan(config, sync_bn=config.strategy == "mirrored"),
+        build_model=lambda: build_msrgan(config, sync_bn=config.strategy != "default"),
         make_datasets=make,
         steps_per_epoch=steps,
         validation_steps=config.val_steps or math.ceil(n_test / config.batch_size),

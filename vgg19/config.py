@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, Config, one_of, param, positive
+from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
 
 BN_SCALE_INITS = ("truncated_normal", "ones")
 DENSE_INITS = ("truncated_normal", "glorot_uniform")
@@ -61,6 +61,9 @@ class VGG19Config(Config):
     lr: float = param(1e-4, "Adam learning rate.")
     seed: int = param(0, "Seed of the initial weights and of the data order.")
     precision: str = param("float32", "Keras dtype policy of training.")
+    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
+                                     "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster (the "
+                                     "BatchNormalization statistics are then synchronised over the replicas).")
     data_dir: str | None = param(None, "Folder in the original layout DIR/train/NN_<id>.png and DIR/test/NN_<id>.png "
                                        "(NN = class 00-12). Default: the embedded demo data.")
     demo_n: int = param(1300, "Number of demo images (train + test) when --data-dir is not given.")
@@ -75,7 +78,8 @@ class VGG19Config(Config):
         if not isinstance(self.bn_recalibration_batches, int) or self.bn_recalibration_batches < 0:
             bad.append(f"bn_recalibration_batches={self.bn_recalibration_batches!r} (must be an integer >= 0)")
         bad += one_of(self, "dense_init", DENSE_INITS)
-        return bad + one_of(self, "bn_scale_init", BN_SCALE_INITS) + one_of(self, "precision", PRECISIONS)
+        return (bad + one_of(self, "bn_scale_init", BN_SCALE_INITS) + one_of(self, "precision", PRECISIONS)
+                + one_of(self, "strategy", STRATEGIES))
 
     @property
     def input_shape(self):

@@ -37,7 +37,8 @@ def _bn_scale_initializer(name):
 
 
 def build_model(input_shape=(96, 96, 3), n_classes=13, base_filters=64, dense_units=4096,
-                bn_scale_init="truncated_normal", bn_momentum=0.99, name="minivgg19", dense_init="truncated_normal"):
+                bn_scale_init="truncated_normal", bn_momentum=0.99, name="minivgg19", dense_init="truncated_normal",
+                sync_bn=False):
     """The miniVGG19 classifier: images (B, H, W, 3) in [-1, 1] -> logits (B, n_classes), float32.
 
     Under a mixed-precision policy the computation runs in the low precision
@@ -46,7 +47,8 @@ def build_model(input_shape=(96, 96, 3), n_classes=13, base_filters=64, dense_un
     ``bn_scale_init`` ("truncated_normal" as the original, or "ones") and
     ``bn_momentum`` (0.99 as the original) set the BatchNormalization layers.
     ``dense_init``: the dense kernels' initialiser, "truncated_normal" (stddev 0.1,
-    the original) or "glorot_uniform" (scaled by fan-in and fan-out).
+    the original) or "glorot_uniform" (scaled by fan-in and fan-out). ``sync_bn``: batch statistics
+    over all replicas of a distribution strategy, so a distributed step equals a single-device step.
     """
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (H, W, C), got {input_shape!r}")
@@ -62,7 +64,7 @@ def build_model(input_shape=(96, 96, 3), n_classes=13, base_filters=64, dense_un
             x = layers.Conv2D(base_filters * width, 3, padding="same", use_bias=False,
                               kernel_initializer="glorot_uniform", name=f"block{b}_conv{i}")(x)
             x = layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-3,
-                                          gamma_initializer=_bn_scale_initializer(bn_scale_init),
+                                          gamma_initializer=_bn_scale_initializer(bn_scale_init), synchronized=sync_bn,
                                           name=f"block{b}_bn{i}")(x)
             x = layers.LeakyReLU(negative_slope=0.2, name=f"block{b}_act{i}")(x)
         x = layers.MaxPooling2D(2, strides=2, padding="same", name=f"block{b}_pool")(x)

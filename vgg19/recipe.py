@@ -73,7 +73,7 @@ def compile_model(config):
     """The miniVGG19 of ``config``, compiled with Adam and sparse softmax cross-entropy on logits."""
     model = build_model(config.input_shape, config.n_classes, config.base_filters, config.dense_units,
                         bn_scale_init=config.bn_scale_init, bn_momentum=config.bn_momentum,
-                        dense_init=config.dense_init)
+                        dense_init=config.dense_init, sync_bn=config.strategy != "default")
     model.compile(
         optimizer=keras.optimizers.Adam(config.lr),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -93,12 +93,13 @@ def training_spec(config):
     def make(initial_epoch):
         datasets["initial_epoch"] = initial_epoch
         datasets["train"], datasets["validation"] = make_datasets(config, initial_epoch)
+        # drawn here by every worker of a multi-worker cluster (only the chief writes them): each new
+        # iterator moves the training set's reshuffle on, so all workers must start the same number
+        images = next(iter(datasets["train"].take(1)))[0][:4].numpy()
+        datasets["images"] = {"train_inputs": to_unit(images)}
         return datasets["train"], datasets["validation"]
 
-    def input_images(model, n=4):
-        if "images" not in datasets:
-            images = next(iter(datasets["train"].take(1)))[0][:n].numpy()
-            datasets["images"] = {"train_inputs": to_unit(images)}
+    def input_images(model):
         return datasets["images"]
 
     def callbacks(model, validation):

@@ -1,0 +1,166 @@
+"""``--strategy multiworker``: two worker processes on 127.0.0.1 (``scripts/launch_workers.py``) against one process.
+
+Each trainer runs a tiny network for 2 epochs of 2 steps as a 2-worker
+cluster and as a single process with the same global batch and seed. The
+epoch losses must agree within ``RTOL`` (float32: each worker sums its half
+of the batch and the halves are then all-reduced, a different summation order
+than one process's; measured differences are ~1e-6 relative). A wrong
+update (half the batch, gradients summed twice, unsynchronised BatchNorm)
+moves the second epoch's losses by far more: the learning rates are raised so
+that each step changes the loss visibly. Only the chief's folders may be
+written; the workers' temporary checkpoint copies must be gone. Every worker
+runs in its own process group and is stopped in ``finally``.
+
+The one-process reference runs ``--strategy mirrored`` on its one CPU device
+(one replica computing the whole global batch), not ``default``: under any
+``tf.distribute`` strategy Keras draws a first batch to build the model before
+training, and the training sets reshuffle per iterator, so a ``default`` run
+sees the same images in another order.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow  # starts TensorFlow clusters in subprocesses
+
+LAUNCHER = ROOT / "scripts" / "launch_workers.py"
+RTOL = 1e-4
+THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+TIMEOUT = 480
+
+VGG = ("vgg19.train", ["--image-size", "32", "--base-filters", "4", "--dense-units", "8", "--demo-n", "100",
+                       "--batch-size", "8", "--lr", "1e-2", "--epochs", "2", "--steps-per-epoch", "2", "--seed", "3"])
+MSRGAN = ("msrgan.train", ["--n-blocks", "1", "--filters", "8", "--d-filters", "4", "--dense-units", "8",
+                           "--image-size", "32", "--batch-size", "4", "--demo-n", "40", "--steps-per-epoch", "2",
+                           "--val-steps", "1", "--epochs", "2", "--beta", "0", "--pretrain-steps", "0",
+                           "--dropout", "0", "--g-lr", "1e-2", "--d-lr", "1e-2", "--seed", "1"])
+CYCLEGAN = ("cyclegan_dct.train", ["--crop", "32", "--n-blocks", "1", "--filters", "4", "--batch-size", "4",
+                                   "--steps-per-epoch", "2", "--epochs", "2", "--epochs-decay", "0", "--seed", "2"])
+
+
+def launch(module, args, tmp_path, restarts=0, **env):
+    """``launch_workers.py --workers 2 -- python -m module args --strategy multiworker``; returns (code, out, err)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), TMPDIR=str(tmp), **THREADS, **env)
+    cmd = [sys.executable, str(LAUNCHER), "--workers", "2", "--threads", "1", "--timeout", str(TIMEOUT - 60),
+           "--restarts", str(restarts), "--log-dir", str(tmp_path / "worker_logs"), "--",
+           sys.executable, "-m", module, *args, "--strategy", "multiworker"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:  # the launcher stops its workers on SIGTERM
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return proc.returncode, out, err
+
+
+def dirs(base, module):
+    args = ["--backup-dir", str(base / "backup"), "--logdir", str(base / "logs")]
+    return args + (["--result-dir", str(base / "result")] if module == "msrgan.train" else [])
+
+
+def files(base):
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and "tfevents" not in p.name)
+
+
+def events(base):
+    return sorted(str(p.parent.relative_to(base)) for p in base.rglob("*tfevents*"))
+
+
+def losses(base):
+    logs = json.loads((base / "backup" / "export.json").read_text())["logs"]
+    return {k: v for k, v in logs.items() if "loss" in k or k.startswith(("d_", "g_"))}
+
+
+@pytest.mark.parametrize("trainer", [VGG, MSRGAN, CYCLEGAN], ids=["vgg19", "msrgan", "cyclegan_dct"])
+def test_two_workers_equal_one_process(tmp_path, trainer):
+    module, args = trainer
+    mw, one = tmp_path / "mw", tmp_path / "one"
+    code, out, err = launch(module, args + dirs(mw, module), tmp_path)
+    assert code == 0, out[-2000:] + err[-4000:]
+    # the reference: one process, one replica, the whole global batch (see the module docstring)
+    single = run_cli(module, args + dirs(one, module) + ["--strategy", "mirrored"], timeout=TIMEOUT, **THREADS)
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert "done: epoch 2, step 4" in out and "done: epoch 2, step 4" in single.stdout
+    assert (mw / "backup" / "ckpt" / "ckpt-2.index").is_file()
+    # only the chief wrote: the same files as one process (TensorBoard files compared by folder), no worker copies
+    assert files(mw) == files(one)
+    assert events(mw) == events(one)
+    assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
+    a, b = losses(mw), losses(one)
+    assert a.keys() == b.keys() and a
+    for k in a:
+        assert a[k] == pytest.approx(b[k], rel=RTOL, abs=1e-6), (k, a, b)
+
+
+def test_killed_worker_restarts_cluster_from_last_checkpoint(tmp_path):
+    """Worker 1 dies (exit 137) right after checkpoint 1; the launcher restarts both, which resume from it."""
+    module, args = CYCLEGAN
+    run = tmp_path / "mw"
+    code, out, err = launch(module, args + dirs(run, module), tmp_path, restarts=1,
+                            GANMICRO_KILL_AFTER_CHECKPOINT="1@1")
+    assert code == 0, out[-2000:] + err[-4000:]
+    assert "worker 1 exited with status 137" in err and "restarting all 2 workers" in err
+    assert "resuming from" in err and "epoch 1 done, step 2" in err
+    assert "done: epoch 2, step 4" in out
+    assert (run / "backup" / "ckpt" / "ckpt-2.index").is_file()
+    assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
+
+
+def test_nan_guard_stops_every_worker_at_the_same_batch(tmp_path):
+    """The logged losses are all-reduced, so both workers see g_loss = inf at batch 1 and stop; nothing is saved."""
+    module, args = MSRGAN
+    run = tmp_path / "mw"
+    code, out, err = launch(module, args + dirs(run, module) + ["--alpha", "1e38"], tmp_path)
+    assert code == 1, out[-2000:] + err[-4000:]
+    message = "g_loss = inf at epoch 1, batch 1"
+    assert message in err  # the chief's
+    assert message in (tmp_path / "worker_logs" / "worker-1.log").read_text()
+    assert not (run / "backup" / "ckpt").exists() and not list(run.rglob("*.keras"))
+
+
+def test_multiworker_without_tf_config_is_a_one_line_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "SLURM_PROCID")}
+    res = subprocess.run([sys.executable, "-m", "vgg19.train", "--strategy", "multiworker", "--backup-dir",
+                          str(tmp_path / "b"), "--logdir", str(tmp_path / "l")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1
+    assert "Error: --strategy multiworker: TF_CONFIG is not set" in res.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_launcher_ports_and_tf_config():
+    sys.path.insert(0, str(LAUNCHER.parent))
+    try:
+        import launch_workers
+    finally:
+        sys.path.pop(0)
+    ports = launch_workers.free_ports(3)
+    assert len(set(ports)) == 3
+    config = json.loads(launch_workers.tf_config([f"127.0.0.1:{p}" for p in ports], 2))
+    assert config["task"] == {"type": "worker", "index": 2}
+    assert all(a.startswith("127.0.0.1:") for a in config["cluster"]["worker"])
+
+
+def test_launcher_stops_all_workers_when_one_fails(tmp_path):
+    """Worker 1 fails at once; worker 0 (which would sleep 300 s) is stopped, the failing status is returned."""
+    code = ("import json, os, sys, time; i = json.loads(os.environ['TF_CONFIG'])['task']['index']; "
+            "sys.exit(3) if i == 1 else time.sleep(300)")
+    res = subprocess.run([sys.executable, str(LAUNCHER), "--workers", "2", "--", sys.executable, "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 3
+    assert "worker 1 exited with status 3; stopping all workers" in res.stderr
