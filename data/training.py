@@ -433,6 +433,7 @@ def train(spec, backup_dir, logdir, resume=True, verbose=None):
     strategy = make_strategy(getattr(config, "strategy", "default"))
     with strategy.scope():
         model = spec.build_model()
+        model.jit_compile = bool(getattr(config, "jit_compile", False))  # XLA: the config's option
         best = tf.Variable(-math.inf if spec.mode == "max" else math.inf, dtype=tf.float64, trainable=False,
                            name="best_monitored")
     trackables = spec.trackables(model) if spec.trackables else {"model": model, "optimizer": model.optimizer}

@@ -61,6 +61,7 @@ class VGG19Config(Config):
     lr: float = param(1e-4, "Adam learning rate.")
     seed: int = param(0, "Seed of the initial weights and of the data order.")
     precision: str = param("float32", "Keras dtype policy of training.")
+    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
     data_dir: str | None = param(None, "Folder in the original layout DIR/train/NN_<id>.png and DIR/test/NN_<id>.png "
                                        "(NN = class 00-12). Default: the embedded demo data.")
     demo_n: int = param(1300, "Number of demo images (train + test) when --data-dir is not given.")
