@@ -48,30 +48,82 @@ def step_flops(model, size):
     return total
 
 
-def run_one(size, precision, n_blocks, filters, steps, warmup, jit):
-    """Benchmark one configuration in this process; returns the harness's result dict."""
+def parse_variant(text):
+    """``"precision=mixed_bfloat16,jit=on,norm=groupnorm"`` -> dict (defaults: float32, jit off, norm instance)."""
+    v = {"precision": "float32", "jit": "off", "norm": "instance"}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in v:
+            raise SystemExit(f"variant {text!r}: unknown key {key!r} (known: {', '.join(v)})")
+        v[key] = value
+    return v
+
+
+def _build(size, variant, n_blocks, filters):
+    """(model, iterator, config) of one variant: its precision policy, norm and XLA setting."""
     import numpy as np
+    import tensorflow as tf
 
     from cyclegan_dct.model import build_cyclegan
     from cyclegan_dct.pipeline import make_samplers
     from cyclegan_dct.recipe import build_config
     from data.training import set_precision
 
-    peak = harness.measure_peak()
-    set_precision(precision)
+    set_precision(variant["precision"])
     config = build_config(crop=size, n_blocks=n_blocks, filters=filters, disc_filters=filters, epochs=1,
-                          epochs_decay=0, steps_per_epoch=1, precision=precision, like="stardist")
+                          epochs_decay=0, steps_per_epoch=1, precision=variant["precision"], like="stardist",
+                          norm=variant["norm"], jit_compile=variant["jit"] == "on")
     mask_sampler, image_sampler = make_samplers(config)
     a = np.stack([mask_sampler.sample() for _ in range(8)])
     b = np.stack([image_sampler.sample() for _ in range(8)])
-    import tensorflow as tf
-
     iterator = iter(tf.data.Dataset.from_tensor_slices((a, b)).batch(1, drop_remainder=True).repeat())
+    import keras
+
+    keras.utils.set_random_seed(0)
     model = build_cyclegan(config)
+    model.jit_compile = config.jit_compile
+    return model, iterator, config
+
+
+def run_one(size, precision, n_blocks, filters, steps, warmup, jit, norm="instance"):
+    """Benchmark one configuration in this process; returns the harness's result dict."""
+    from cyclegan_dct.pipeline import make_dataset
+
+    peak = harness.measure_peak()
+    model, iterator, config = _build(size, dict(precision=precision, jit=jit, norm=norm), n_blocks, filters)
     flop = step_flops(model, size)
     times, logs = harness.time_steps(model, iterator, steps, warmup, jit_compile=(jit == "on"))
+    rate = harness.pipeline_rate(make_dataset(config))
     return harness.result(f"cyclegan_train_{size}", precision, times, flop, peak, jit_compile=jit == "on", size=size,
-                          n_blocks=n_blocks, filters=filters, g_loss=logs["g_loss"])
+                          n_blocks=n_blocks, filters=filters, norm=norm, g_loss=logs["g_loss"],
+                          input_batches_per_s=round(rate, 1),
+                          input_headroom=round(rate * sorted(times)[len(times) // 2], 1))
+
+
+def run_interleaved(size, variants, n_blocks, filters, steps, warmup):
+    """All ``variants`` built in this process and timed in turn (A B A B ...); one result per variant.
+
+    Peak RSS is the process's, shared by all variants (``peak_rss_mib`` of a single-variant run is the
+    figure per configuration). Each result carries ``ratio_to_first``: its median step over the first's.
+    """
+    peak = harness.measure_peak()
+    entries, flop = [], None
+    for text in variants:
+        model, iterator, _ = _build(size, parse_variant(text), n_blocks, filters)
+        flop = flop or step_flops(model, size)
+        entries.append((text, model, iterator))
+    timed = harness.time_interleaved(entries, steps, warmup)
+    results, first = [], None
+    for text, _, _ in entries:
+        times, logs = timed[text]
+        v = parse_variant(text)
+        r = harness.result(f"cyclegan_train_{size}", v["precision"], times, flop, peak, jit_compile=v["jit"] == "on",
+                           norm=v["norm"], variant=text, interleaved=[e[0] for e in entries], size=size,
+                           n_blocks=n_blocks, filters=filters, g_loss=logs["g_loss"])
+        first = first or r["median_step_s"]
+        r["ratio_to_first"] = round(r["median_step_s"] / first, 3)
+        results.append(r)
+    return results
 
 
 def main(argv=None):
@@ -84,18 +136,39 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=5, help="timed steps per configuration")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing)")
     p.add_argument("--out", default=None, help="also write the results as JSON here")
+    p.add_argument("--norm", default="instance", help="instance-norm layer: instance or groupnorm")
+    p.add_argument("--compare", default=None,
+                   help="semicolon-separated variants timed in turn in one process per size, e.g. "
+                        "'norm=groupnorm;norm=instance' or 'precision=float32;precision=mixed_bfloat16' "
+                        "(keys precision, jit, norm); replaces --precisions/--jit/--norm")
     p.add_argument("--one", nargs=3, metavar=("SIZE", "PRECISION", "JIT"), help=argparse.SUPPRESS)
+    p.add_argument("--interleaved", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         harness.emit(run_one(int(args.one[0]), args.one[1], args.n_blocks, args.filters, args.steps, args.warmup,
-                             args.one[2]))
+                             args.one[2], args.norm))
+        return
+    if args.interleaved:
+        harness.emit({"results": run_interleaved(int(args.interleaved), args.compare.split(";"), args.n_blocks,
+                                                 args.filters, args.steps, args.warmup)})
         return
     results = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    if args.compare:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            out = harness.spawn(__file__, ["--interleaved", size, "--compare", args.compare, "--n-blocks",
+                                           args.n_blocks, "--filters", args.filters, "--steps", args.steps,
+                                           "--warmup", args.warmup])
+            for r in out["results"]:
+                results.append(r)
+                print(harness.summary_line(r) + f"  [{r['variant']}] x{r['ratio_to_first']:.3f} of the first",
+                      flush=True)
+        args.sizes = ""  # done
+    for size in [int(s) for s in args.sizes.split(",") if s]:
         for precision in args.precisions.split(","):
             for jit in args.jit.split(","):
                 try:
-                    r = harness.spawn(__file__, ["--one", size, precision, jit, "--n-blocks", args.n_blocks,
+                    r = harness.spawn(__file__, ["--one", size, precision, jit, "--norm", args.norm,
+                                                 "--n-blocks", args.n_blocks,
                                                  "--filters", args.filters, "--steps", args.steps,
                                                  "--warmup", args.warmup])
                 except RuntimeError as e:

@@ -136,6 +136,53 @@ def time_steps(model, iterator, steps, warmup, jit_compile=None):
     return times, logs
 
 
+def time_interleaved(entries, steps, warmup):
+    """Per-step wall times of several compiled models timed in turn (A B A B ...) in this process.
+
+    ``entries``: ``[(name, model, iterator)]``. Each model's ``train_function`` is made
+    (honouring its ``jit_compile``) and warmed ``warmup`` times, then the models take one
+    step each, in order, ``steps`` times: load from other processes falls on all of them alike,
+    so their ratios are fair on a shared machine. Returns ``{name: (StepTimes, last_logs)}``.
+    """
+    fns = {}
+    for name, model, iterator in entries:
+        model.make_train_function(force=True)
+        fns[name] = (model.train_function, iterator)
+
+    def one(name):
+        fn, iterator = fns[name]
+        return {k: float(v) for k, v in fn(iterator).items()}
+
+    out = {name: (StepTimes(), None) for name, _, _ in entries}
+    for name in fns:
+        for _ in range(warmup):
+            one(name)
+    for _ in range(steps):
+        for name in fns:
+            w0, c0 = time.perf_counter(), time.process_time()
+            logs = one(name)
+            times = out[name][0]
+            times.append(time.perf_counter() - w0)
+            times.cpu.append(time.process_time() - c0)
+            out[name] = (times, logs)
+    return out
+
+
+def pipeline_rate(dataset, batches=20, warmup=2):
+    """Batches per second that ``dataset`` (the trainer's real ``tf.data`` input) delivers, alone in this process.
+
+    Compare with the step's consumption (1 / median step time): the pipeline must not be the
+    bottleneck, i.e. ``pipeline_rate * median_step_s >= 10`` (``input_headroom`` in the results).
+    """
+    it = iter(dataset)
+    for _ in range(warmup):
+        next(it)
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        next(it)
+    return batches / (time.perf_counter() - t0)
+
+
 class StepTimes(list):
     """Wall seconds per step; ``.cpu``: CPU seconds of the process per step."""
 
@@ -210,7 +257,8 @@ def summary_line(r):
             f"peak RSS {r['peak_rss_mib']:.0f} MiB; load {r['load_avg_1min']}")
 
 
-EXTRA_KEYS = ("jit_compile", "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min")
+EXTRA_KEYS = ("jit_compile", "norm", "variant", "ratio_to_first", "input_batches_per_s", "input_headroom",
+              "median_step_cpu_s", "fraction_of_peak_cpu", "load_avg_1min")
 
 
 def print_json_lines(results, extra_keys=EXTRA_KEYS):

@@ -78,10 +78,16 @@ def worker_train(precision, steps, warmup, jit="off", batch_size=16, image_size=
     t0 = time.perf_counter()
     times, logs = harness.time_steps(gan, harness.fixed_batches(hr), steps, warmup, jit_compile=(jit == "on"))
     warm_s = time.perf_counter() - t0 - sum(times)
+    from msrgan.config import MSRGANConfig
+    from msrgan.recipe import make_datasets
+
+    # the trainer's own input (demo data, its default augmentation, batch 16): must deliver >= 10x the step's use
+    rate = harness.pipeline_rate(make_datasets(MSRGANConfig(batch_size=batch_size, demo_n=260), 0)[0])
     return harness.result(
         "msrgan_train", precision, times, flop, peak, jit_compile=jit == "on", batch_size=batch_size,
         image_size=image_size, build_s=round(build_s, 1), warmup_s=round(warm_s, 1),
-        g_loss_finite=bool(np.isfinite(logs["g_loss"])), generator_params=int(generator.count_params()))
+        g_loss_finite=bool(np.isfinite(logs["g_loss"])), generator_params=int(generator.count_params()),
+        input_batches_per_s=round(rate, 1), input_headroom=round(rate * sorted(times)[len(times) // 2], 1))
 
 
 def worker_predict(size, tile=128, overlap=16, batch_size=4, repeats=1):

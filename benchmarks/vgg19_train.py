@@ -44,8 +44,13 @@ def _worker(precision, batch_size, image_size, warmup, steps, jit):
     y = rng.integers(0, config.n_classes, batch_size).astype(np.int32)
     flop = flops.application_flops(model, (image_size, image_size, 3), batch_size)
     times, logs = harness.time_steps(model, harness.fixed_batches(x, y), steps, warmup, jit_compile=(jit == "on"))
+    from vgg19.recipe import make_datasets
+
+    # the trainer's own input (demo data, augmentation on): must deliver >= 10x what the step consumes
+    rate = harness.pipeline_rate(make_datasets(config.replace(demo_n=260), 0)[0])
     return harness.result("vgg19_train", precision, times, flop, peak, jit_compile=jit == "on", batch_size=batch_size,
-                          image_size=image_size, final_loss=logs["loss"])
+                          image_size=image_size, final_loss=logs["loss"], input_batches_per_s=round(rate, 1),
+                          input_headroom=round(rate * sorted(times)[len(times) // 2], 1))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

@@ -56,6 +56,9 @@ class CycleGANConfig(Config):
     seed: int = param(0, "Random seed (weights, samplers, pools).")
     image_every: int = param(500, "Steps between TensorBoard image summaries.")
     precision: str = param("float32", "Keras dtype policy of training.")
+    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
+    norm: str = param("instance", "Instance-norm layer: instance (InstanceNormalization) or groupnorm "
+                                  "(GroupNormalization(groups=-1), as earlier exports); the same function.")
     strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
                                      "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
     masks: str | None = param(None, "Folder of label TIFF/PNG masks for domain A (default: random ellipses).")
@@ -96,7 +99,8 @@ class CycleGANConfig(Config):
             bad.append(f"learning_rate={self.learning_rate} (must be > 0)")
         if not 0.0 <= float(self.beta_1) < 1.0:
             bad.append(f"beta_1={self.beta_1} (must be in [0, 1))")
-        return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
+        return (bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
+                + one_of(self, "norm", ("instance", "groupnorm")))
 
 
 PRESETS = {

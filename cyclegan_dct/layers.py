@@ -1,6 +1,6 @@
-"""Custom Keras layers: the DCT low-pass filter and reflection padding.
+"""Custom Keras layers: the DCT low-pass filter, reflection padding and instance normalisation.
 
-Both are registered (package ``cyclegan_dct``) so exported ``.keras`` files
+All are registered (package ``cyclegan_dct``) so exported ``.keras`` files
 load with ``keras.models.load_model`` once ``cyclegan_dct`` is imported.
 """
 
@@ -107,4 +107,54 @@ class ReflectionPadding2D(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(padding=self.padding)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="cyclegan_dct")
+class InstanceNormalization(keras.layers.Layer):
+    """Instance normalisation without affine parameters, as PyTorch's ``nn.InstanceNorm2d`` (affine=False).
+
+    ``y = (x - mean) / sqrt(var + epsilon)`` with the mean and the (biased)
+    variance over H and W of each image and channel, computed in float32 and
+    returned in the compute dtype: the same formula, order of operations and
+    upcast as ``GroupNormalization(groups=-1, center=False, scale=False)``
+    (which it replaces; no weights either way), without its reshape to
+    groups. The gradient is written out in one expression,
+    ``dx = inv * (dy - mean(dy) - y * mean(dy * y))`` with ``inv`` the
+    reciprocal standard deviation, instead of being differentiated through
+    ``tf.nn.moments`` op by op; it equals the automatic gradient up to float
+    round-off (tests/test_cyclegan_speed.py).
+    """
+
+    def __init__(self, epsilon=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+        if not self.epsilon > 0:
+            raise ValueError(f"InstanceNormalization: epsilon must be > 0, got {epsilon}")
+
+    def call(self, inputs):
+        dtype = inputs.dtype
+        eps = self.epsilon
+
+        @tf.custom_gradient
+        def normalize(x):
+            mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+            inv = tf.math.rsqrt(variance + eps)
+            y = x * inv + (-mean * inv)
+
+            def grad(dy):
+                g = tf.cast(dy, tf.float32)
+                return inv * (g - tf.reduce_mean(g, axis=[1, 2], keepdims=True)
+                              - y * tf.reduce_mean(g * y, axis=[1, 2], keepdims=True))
+
+            return y, grad
+
+        return tf.cast(normalize(tf.cast(inputs, tf.float32)), self.compute_dtype if dtype.is_floating else dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(epsilon=self.epsilon)
         return config

@@ -234,10 +234,10 @@ def build_cyclegan(config, g_optimizer=None, d_optimizer=None):
     """The compiled :class:`CycleGAN` of ``config``: G, F (ResNet), D_A, D_B (PatchGAN), Adam with its schedule."""
     c = CycleGANConfig.from_dict(config)
     model = CycleGAN(
-        build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b"),
-        build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a"),
-        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a"),
-        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_b"),
+        build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b", norm=c.norm),
+        build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a", norm=c.norm),
+        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a", norm=c.norm),
+        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_b", norm=c.norm),
         c,
     )
     model.compile(g_optimizer, d_optimizer)

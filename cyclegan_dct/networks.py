@@ -2,9 +2,10 @@
 
 Faithful to the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix,
 ``ResnetGenerator`` and ``NLayerDiscriminator`` with ``--norm instance``):
-instance normalisation without affine parameters
-(``GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5)``,
-as ``nn.InstanceNorm2d``), convolutions with bias. PyTorch's symmetric
+instance normalisation without affine parameters (``nn.InstanceNorm2d``:
+``cyclegan_dct.layers.InstanceNormalization``, or with ``norm="groupnorm"``
+the earlier ``GroupNormalization(groups=-1, center=False, scale=False,
+epsilon=1e-5)``, the same function, slower), convolutions with bias. PyTorch's symmetric
 ``padding=1`` of the strided convolutions is reproduced by an explicit
 ``ZeroPadding2D(1)`` and a ``valid`` convolution, and its
 ``ConvTranspose2d(k=3, s=2, padding=1, output_padding=1)`` by a ``valid``
@@ -21,26 +22,35 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from cyclegan_dct.layers import ReflectionPadding2D
+from cyclegan_dct.layers import InstanceNormalization, ReflectionPadding2D
+
+NORMS = ("instance", "groupnorm")
+"""Implementations of the instance norm: ``instance`` (``InstanceNormalization``, the default) or ``groupnorm``
+(``GroupNormalization(groups=-1)``, the layer of earlier exports; same function, no weights either way)."""
 
 
-def _instance_norm(name):
-    return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5, name=name)
+def instance_norm(name, norm="instance"):
+    """The instance-norm layer ``name`` (no affine parameters, epsilon 1e-5) of implementation ``norm``."""
+    if norm == "instance":
+        return InstanceNormalization(epsilon=1e-5, name=name)
+    if norm == "groupnorm":
+        return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5, name=name)
+    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
 
 
-def _residual_block(x, filters, name):
+def _residual_block(x, filters, name, norm):
     """ResnetBlock: [reflect-pad 1, conv3x3, IN, ReLU, reflect-pad 1, conv3x3, IN] + skip."""
     y = ReflectionPadding2D(1, name=f"{name}_pad1")(x)
     y = layers.Conv2D(filters, 3, name=f"{name}_conv1")(y)
-    y = _instance_norm(f"{name}_norm1")(y)
+    y = instance_norm(f"{name}_norm1", norm)(y)
     y = layers.ReLU(name=f"{name}_relu1")(y)
     y = ReflectionPadding2D(1, name=f"{name}_pad2")(y)
     y = layers.Conv2D(filters, 3, name=f"{name}_conv2")(y)
-    y = _instance_norm(f"{name}_norm2")(y)
+    y = instance_norm(f"{name}_norm2", norm)(y)
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def build_generator(channels=1, n_blocks=9, filters=64, name="generator"):
+def build_generator(channels=1, n_blocks=9, filters=64, name="generator", norm="instance"):
     """ResNet generator G (A->B) or F (B->A): (B, H, W, channels) in [-1, 1] -> same shape in [-1, 1].
 
     c7s1-f, d2f, d4f, ``n_blocks`` x R4f, u2f, uf, c7s1-channels, tanh
@@ -53,22 +63,22 @@ def build_generator(channels=1, n_blocks=9, filters=64, name="generator"):
     inputs = keras.Input((None, None, channels), name="image")
     x = ReflectionPadding2D(3, name="in_pad")(inputs)
     x = layers.Conv2D(filters, 7, name="in_conv")(x)
-    x = _instance_norm("in_norm")(x)
+    x = instance_norm("in_norm", norm)(x)
     x = layers.ReLU(name="in_relu")(x)
     f = filters
     for i in (1, 2):
         f *= 2
         x = layers.ZeroPadding2D(1, name=f"down{i}_pad")(x)
         x = layers.Conv2D(f, 3, strides=2, name=f"down{i}_conv")(x)
-        x = _instance_norm(f"down{i}_norm")(x)
+        x = instance_norm(f"down{i}_norm", norm)(x)
         x = layers.ReLU(name=f"down{i}_relu")(x)
     for i in range(n_blocks):
-        x = _residual_block(x, f, name=f"res{i + 1}")
+        x = _residual_block(x, f, f"res{i + 1}", norm)
     for i in (1, 2):
         f //= 2
         x = layers.Conv2DTranspose(f, 3, strides=2, padding="valid", name=f"up{i}_conv")(x)
         x = layers.Cropping2D(((1, 0), (1, 0)), name=f"up{i}_crop")(x)
-        x = _instance_norm(f"up{i}_norm")(x)
+        x = instance_norm(f"up{i}_norm", norm)(x)
         x = layers.ReLU(name=f"up{i}_relu")(x)
     x = ReflectionPadding2D(3, name="out_pad")(x)
     x = layers.Conv2D(channels, 7, name="out_conv")(x)
@@ -76,7 +86,7 @@ def build_generator(channels=1, n_blocks=9, filters=64, name="generator"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_discriminator(channels=1, filters=64, n_layers=3, name="discriminator"):
+def build_discriminator(channels=1, filters=64, n_layers=3, name="discriminator", norm="instance"):
     """PatchGAN discriminator D_A or D_B: (B, H, W, channels) -> (B, ~H/8-2, ~W/8-2, 1) raw scores.
 
     4x4 convolutions with bias, strides 2 (x ``n_layers``) then 1, 1;
@@ -95,7 +105,7 @@ def build_discriminator(channels=1, filters=64, n_layers=3, name="discriminator"
         stride = 2 if n < n_layers else 1
         x = layers.ZeroPadding2D(1, name=f"conv{n}_pad")(x)
         x = layers.Conv2D(filters * min(2**n, 8), 4, strides=stride, name=f"conv{n}")(x)
-        x = _instance_norm(f"conv{n}_norm")(x)
+        x = instance_norm(f"conv{n}_norm", norm)(x)
         x = layers.LeakyReLU(0.2, name=f"conv{n}_lrelu")(x)
     x = layers.ZeroPadding2D(1, name="out_pad")(x)
     x = layers.Conv2D(1, 4, name="out_conv")(x)

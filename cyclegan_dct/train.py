@@ -42,6 +42,7 @@ C = CycleGANConfig
 @cli.seed_option(C.default("seed"), C.help("seed"))
 @cli.run_options("backup/cyclegan_dct", "logs/cyclegan_dct", precision=C.default("precision"))
 @cli.strategy_option
+@cli.config_option(C, "jit_compile", "--jit-compile/--no-jit-compile")
 @cli.config_option(C, "image_every", type=click.IntRange(min=1))
 @click.option("--preset", type=click.Choice(["none", *PRESETS]), default="none",
               help="Named configuration; options given explicitly win. cpu: 128 px, 6 blocks, 16 filters, bf16, "

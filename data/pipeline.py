@@ -77,16 +77,42 @@ def downscale(hr, factor=4, clip=True):
 
     ``hr``: float (B, H, W, C) or (H, W, C) in [-1, 1]. Bicubic overshoot is clipped back
     to [-1, 1] unless ``clip=False`` (the original's TF1 ``resize_bicubic`` did not clip).
-    Works inside a ``tf.function`` with static or dynamic H, W.
+    Works inside a ``tf.function`` with static or dynamic H, W. When H and W are static
+    multiples of an even ``factor`` >= 4 (the trainers' 96 -> 24) the same resize is computed
+    by :func:`downscale_taps` (no ``ResizeBicubic`` op, so an XLA-compiled step can hold it).
     """
     hr = tf.convert_to_tensor(hr)
+    h, w = hr.shape[-3], hr.shape[-2]
+    if (factor >= 4 and factor % 2 == 0 and None not in (h, w, hr.shape[-1]) and h % factor == 0
+            and w % factor == 0):
+        x = tf.cast(hr if hr.shape.rank == 4 else hr[None], tf.float32)
+        lr = tf.cast(downscale_taps(x, factor), hr.dtype)
+        lr = lr if hr.shape.rank == 4 else lr[0]
+        return tf.clip_by_value(lr, -1.0, 1.0) if clip else lr
     shape = tf.shape(hr)
     size = tf.stack([shape[-3] // factor, shape[-2] // factor])
     lr = tf.image.resize(hr, size, method="bicubic", antialias=False)
     lr = tf.cast(lr, hr.dtype)
-    if hr.shape[-3] is not None and hr.shape[-2] is not None:
-        lr = tf.ensure_shape(lr, hr.shape[:-3] + (hr.shape[-3] // factor, hr.shape[-2] // factor, hr.shape[-1]))
+    if h is not None and w is not None:
+        lr = tf.ensure_shape(lr, hr.shape[:-3] + (h // factor, w // factor, hr.shape[-1]))
     return tf.clip_by_value(lr, -1.0, 1.0) if clip else lr
+
+
+def downscale_taps(hr, factor):
+    """``tf.image.resize(hr, (H / f, W / f), "bicubic", antialias=False)`` for an even ``f`` >= 4, as two contractions.
+
+    With half-pixel centres, output pixel i samples input coordinate f i + (f - 1) / 2, half-way
+    between two pixels, so the Keys cubic (a = -0.5, TensorFlow's kernel there) weighs the four pixels
+    f i + f/2 - 2 .. f i + f/2 + 1 by -1/16, 9/16, 9/16, -1/16 (all inside the block: no edge
+    handling). Static H, W multiples of ``f``; float32 (B, H, W, C); equal to the resize up to round-off.
+    """
+    shape = hr.shape
+    b, h, w, c = (-1 if shape[0] is None else shape[0]), shape[1], shape[2], shape[3]
+    taps = np.zeros(factor, np.float32)
+    taps[factor // 2 - 2:factor // 2 + 2] = (-0.0625, 0.5625, 0.5625, -0.0625)
+    x = tf.reshape(hr, (b, h // factor, factor, w // factor, factor, c))
+    x = tf.einsum("bhpwqc,q->bhpwc", x, taps)
+    return tf.einsum("bhpwc,p->bhwc", x, taps)
 
 
 def augment_image(image, seed, max_crop=0.1, gamma_max=2.0, max_blur=4):

@@ -415,6 +415,7 @@ def _train(spec, strategy, chief, scratch, run_dir, logdir, resume, verbose):
     config = spec.config
     with strategy.scope():
         model = spec.build_model()
+        model.jit_compile = bool(getattr(config, "jit_compile", False))  # XLA: the config's option
         best = tf.Variable(-math.inf if spec.mode == "max" else math.inf, dtype=tf.float64, trainable=False,
                            name="best_monitored")
     trackables = spec.trackables(model) if spec.trackables else {"model": model, "optimizer": model.optimizer}

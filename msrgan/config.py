@@ -75,6 +75,7 @@ class MSRGANConfig(Config):
     val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
     seed: int = param(0, "Random seed (weights, dropout, data order).")
     precision: str = param("float32", "Keras dtype policy of training.")
+    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
     strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
                                      "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
     data_dir: str | None = param(None, "Folder with train/ and test/ (NN_<id>.png, 96x96 RGB); default: embedded "
@@ -146,6 +147,7 @@ class SRCNNConfig(Config):
     val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
     seed: int = param(0, "Random seed (weights, data order).")
     precision: str = param("float32", "Keras dtype policy of training.")
+    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
     strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
                                      "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
     data_dir: str | None = param(None, "Folder with train/ and test/ (NN_<id>.png, RGB); default: embedded demo data.")

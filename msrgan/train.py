@@ -56,6 +56,7 @@ SRCNN_RUN = {"backup_dir": "backup/srcnn", "logdir": "logs/srcnn"}
 @click.option("--result-dir", type=click.Path(file_okay=False), default="result/msrgan",
               help="Folder of the per-epoch figures epoch_NNNN.png (LR input | bicubic | SR | HR, with PSNRs).")
 @cli.strategy_option
+@cli.config_option(C, "jit_compile", "--jit-compile/--no-jit-compile")
 @cli.config_option(C, "augment", "--augment/--no-augment")
 @cli.config_option(C, "image_every", type=int)
 @cli.config_option(C, "log_every", type=int)

@@ -40,11 +40,16 @@ def test_discriminator_patch_output():
 
 
 def test_instance_norm_without_affine_parameters():
+    from cyclegan_dct.layers import InstanceNormalization
+
     g = build_generator(1, n_blocks=1, filters=4)
-    norms = [layer for layer in g.layers if isinstance(layer, keras.layers.GroupNormalization)]
+    norms = [layer for layer in g.layers if isinstance(layer, InstanceNormalization)]
+    assert len(norms) == 7 and all(n.epsilon == 1e-5 and not n.weights for n in norms)
+    old = build_generator(1, n_blocks=1, filters=4, norm="groupnorm")
+    norms = [layer for layer in old.layers if isinstance(layer, keras.layers.GroupNormalization)]
     # groups=-1 resolves to one group per channel: instance normalisation
-    assert norms and all(n.groups == n.input.shape[-1] and not n.center and not n.scale and not n.weights
-                         for n in norms)
+    assert len(norms) == 7 and all(n.groups == n.input.shape[-1] and not n.center and not n.scale and not n.weights
+                                   for n in norms)
 
 
 def test_mixed_precision_outputs_float32():

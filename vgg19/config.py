@@ -61,6 +61,7 @@ class VGG19Config(Config):
     lr: float = param(1e-4, "Adam learning rate.")
     seed: int = param(0, "Seed of the initial weights and of the data order.")
     precision: str = param("float32", "Keras dtype policy of training.")
+    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
     strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
                                      "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster (the "
                                      "BatchNormalization statistics are then synchronised over the replicas).")

@@ -26,6 +26,7 @@ C = VGG19Config
 @cli.config_option(C, "lr", type=click.FloatRange(min=0, min_open=True))
 @cli.seed_option(C.default("seed"), C.help("seed"))
 @cli.run_options("backup/vgg19", "logs/vgg19", precision=C.default("precision"))
+@cli.config_option(C, "jit_compile", "--jit-compile/--no-jit-compile")
 @cli.strategy_option
 @cli.config_option(C, "image_size", type=click.IntRange(min=1))
 @cli.config_option(C, "base_filters", type=click.IntRange(min=1))
