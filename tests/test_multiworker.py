@@ -82,8 +82,15 @@ def events(base):
 
 
 def losses(base):
-    logs = json.loads((base / "backup" / "export.json").read_text())["logs"]
-    return {k: v for k, v in logs.items() if "loss" in k or k.startswith(("d_", "g_"))}
+    """Every epoch's loss scalars in TensorBoard: ``{(folder, tag, step): value}``."""
+    from conftest import read_events
+
+    out = {}
+    for folder in ("train", "validation"):
+        for tag, values in read_events(base / "logs" / folder).items():
+            if tag.startswith("epoch_") and ("loss" in tag or tag.startswith(("epoch_d_", "epoch_g_"))):
+                out.update({(folder, tag, step): v for step, v in values})
+    return out
 
 
 @pytest.mark.parametrize("trainer", [VGG, MSRGAN, CYCLEGAN], ids=["vgg19", "msrgan", "cyclegan_dct"])
