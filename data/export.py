@@ -61,36 +61,11 @@ def float32_copy(model, input_shape=None):
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        copy = _outside_strategy(lambda: model.__class__.from_config(config))
+        copy = model.__class__.from_config(config)
     finally:
         keras.mixed_precision.set_global_policy(policy)
     copy.set_weights(model.get_weights())
     return copy
-
-
-def _outside_strategy(build):
-    """``build()`` in a new thread, outside any ``tf.distribute`` scope (scopes are per thread).
-
-    A multi-worker strategy creates each variable with a collective broadcast
-    from the chief; variables created by the chief alone (its exports) would
-    shift its collective keys against the other workers'.
-    """
-    import threading
-
-    result = {}
-
-    def run():
-        try:
-            result["value"] = build()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            result["error"] = e
-
-    thread = threading.Thread(target=run, name="float32_copy")
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def export_model(model, path, input_shape=None):

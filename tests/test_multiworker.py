@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow  # starts TensorFlow clusters in subprocesses
 LAUNCHER = ROOT / "scripts" / "launch_workers.py"
 RTOL = 1e-4
 THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-TIMEOUT = 480
+TIMEOUT = 900
 
 VGG = ("vgg19.train", ["--image-size", "32", "--base-filters", "4", "--dense-units", "8", "--demo-n", "100",
                        "--batch-size", "8", "--lr", "1e-2", "--epochs", "2", "--steps-per-epoch", "2", "--seed", "3"])
