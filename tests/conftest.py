@@ -8,7 +8,9 @@ Helpers (import them with ``from conftest import ...``): :func:`read_events`
 ``data.training``).
 """
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +77,18 @@ def run_until_killed(module, args, checkpoint=1, **kwargs):
     res = run_cli(module, args, **{KILL_ENV: checkpoint}, **kwargs)
     assert res.returncode == 137, res.stdout[-2000:] + res.stderr[-3000:]
     return res
+
+
+@contextlib.contextmanager
+def immutable(path):
+    """``chattr +i path`` for the block, so that even root cannot write into it (root only; skips the test with
+    the reason otherwise)."""
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr to make a folder unwritable for root")
+    res = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if res.returncode:
+        pytest.skip(f"chattr +i not permitted here: {res.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)

@@ -110,12 +110,16 @@ def test_two_workers_equal_one_process(tmp_path, trainer):
     assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
     a, b = losses(mw), losses(one)
     assert a.keys() == b.keys() and a
-    compared = [k for k in a if module != "cyclegan_dct.train" or k[2] <= 2]
-    # cyclegan_dct: the first epoch (steps 1-2) agrees to every printed digit, the second does not (d_b_loss
-    # 1.0095 vs 0.9602): an open bug of the multi-worker CycleGAN (README, "Training on several machines"),
-    # so only its first epoch is compared here
-    for k in compared:
-        assert a[k] == pytest.approx(b[k], rel=RTOL, abs=1e-6), (k, a, b)
+    off = {k: (a[k], b[k]) for k in a if a[k] != pytest.approx(b[k], rel=RTOL, abs=1e-6)}
+    if module == "cyclegan_dct.train":
+        # An open bug (README, "Training on several machines"): the multi-worker CycleGAN's losses drift from the
+        # one-process run (g_a2b_gan 1.4410 vs 1.4384 after 2 steps, d_b_loss 1.0095 vs 0.9602 after 4). Reported
+        # as an expected failure after every other check above passed; once the losses agree this test fails, so
+        # that the expectation is removed (a strict xfail).
+        assert off, "the multi-worker CycleGAN now equals one process: remove this expected failure"
+        worst = max(off, key=lambda k: abs(off[k][0] - off[k][1]) / abs(off[k][1]))
+        pytest.xfail(f"open bug: multi-worker CycleGAN losses differ from one process, e.g. {worst}: {off[worst]}")
+    assert not off, off
 
 
 def test_killed_worker_restarts_cluster_from_last_checkpoint(tmp_path):

@@ -1,16 +1,14 @@
 """Issue 13 (reliability) for ``data.prepare`` and the configs: stale staging folders, unwritable outputs,
 all-or-nothing output, non-empty OUT, --size bound, photographs as --like, config values of the wrong type."""
 
-import contextlib
 import json
 import os
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import immutable
 from data import io
 from data.masks import DEFAULT_STATS, fit_mask_stats, random_ellipse_labels
 from data.prepare import cli
@@ -35,20 +33,6 @@ def _one_error_line(result):
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and len(lines) == 1 and lines[0].startswith("Error: "), result.output
     return lines[0]
-
-
-@contextlib.contextmanager
-def _immutable(path):
-    """``chattr +i path`` for the block (root only; skips the test with the reason otherwise)."""
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("needs root and chattr to make a folder unwritable for root")
-    res = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-    if res.returncode:
-        pytest.skip(f"chattr +i not permitted here: {res.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def test_stale_staging_folders_of_this_output_are_removed(tmp_path):
@@ -123,7 +107,7 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     src = _hpa_input(tmp_path / "in")
     out = tmp_path / "out"
     out.mkdir()
-    with _immutable(out):
+    with immutable(out):
         line = _one_error_line(_invoke("hpa", src, out, "--size", "8"))
     assert str(out) in line and "not permitted" in line
     assert not any(out.iterdir()) and sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
@@ -132,7 +116,7 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
 def test_unwritable_parent_of_a_new_output_is_one_line(tmp_path):
     parent = tmp_path / "parent"
     parent.mkdir()
-    with _immutable(parent):
+    with immutable(parent):
         line = _one_error_line(_invoke("masks", parent / "new" / "masks", "--n", "1", "--size", "32"))
         assert str(parent / "new") in line and "not permitted" in line
         line = _one_error_line(_invoke("demo", parent / "demo", "--n", "26"))

@@ -5,7 +5,6 @@ import dataclasses
 import errno
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from conftest import read_events
+from conftest import immutable, read_events
 from data import io, training
 
 pytestmark = pytest.mark.slow  # trains tiny models
@@ -39,18 +38,6 @@ def _vgg19(tmp_path, args):
 
     return CliRunner().invoke(train.main, VGG_CLI + ["--backup-dir", str(tmp_path / "run"),
                                                      "--logdir", str(tmp_path / "logs"), *map(str, args)])
-
-
-def _immutable(path):
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("needs root and chattr to make a folder unwritable for root")
-    res = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-    if res.returncode:
-        pytest.skip(f"chattr +i not permitted here: {res.stderr.strip()}")
-
-
-def _mutable(path):
-    subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def _data_dir_with_a_file_corrupt_past_its_header(tmp_path):
@@ -125,14 +112,11 @@ def test_no_space_during_a_keras_export_is_one_line_and_resumes(tmp_path):
 def test_unwritable_run_folder_or_parent_is_one_line_before_any_output(tmp_path):
     parent = tmp_path / "parent"
     parent.mkdir()
-    _immutable(parent)
-    try:
+    with immutable(parent):
         for args in (["--backup-dir", parent / "run"], ["--logdir", parent / "logs"]):
             line = _one_error_line(_vgg19(tmp_path, ["--epochs", "1", *args]))
             assert str(parent) in line and "not permitted" in line
             assert not (tmp_path / "run").exists() and not (tmp_path / "logs").exists()
-    finally:
-        _mutable(parent)
     assert not any(parent.iterdir())
 
 
