@@ -51,6 +51,18 @@ def read_events(folder):
     return events
 
 
+def tiny_rgb_data_dir(folder, n=3, size=32):
+    """A data folder in the original layout (train/ and test/, ``n`` random RGB PNGs ``0<i>_x<i>.png`` each of
+    ``size`` px) for the trainers' CLI tests; returns ``folder``."""
+    from data import io
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for i in range(n):
+            io.write_png(folder / split / f"0{i}_x{i}.png", rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+    return folder
+
+
 def disks(shape, centres, radius):
     """uint16 instance labels: disk i (1-based) of ``radius`` around ``centres[i - 1]``."""
     yy, xx = np.mgrid[: shape[0], : shape[1]]

@@ -5,10 +5,9 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from data import io
+from conftest import tiny_rgb_data_dir
 from data.errors import pipeline_error_message
 
 
@@ -24,11 +23,7 @@ def test_pipeline_error_message_finds_the_image_error_line():
 
 @pytest.mark.slow
 def test_msrgan_train_exits_with_the_corrupt_file_named(tmp_path):
-    data = tmp_path / "data"
-    rng = np.random.default_rng(0)
-    for split in ("train", "test"):
-        for i in range(3):
-            io.write_png(data / split / f"0{i}_x{i}.png", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    data = tiny_rgb_data_dir(tmp_path / "data")
     bad = data / "train" / "01_x1.png"
     bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])  # valid header, truncated data
     out = tmp_path / "out"

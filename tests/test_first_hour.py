@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import tiny_rgb_data_dir
 from data import io
 from data.quiet import filtered_stderr
 
@@ -59,11 +60,7 @@ def test_cli_starts_quietly_and_its_error_is_the_only_line(tmp_path):
 @pytest.mark.slow
 def test_training_log_is_plain_when_stdout_is_not_a_terminal(tmp_path):
     """A tee'd / CI log: one line per epoch (Keras verbose=2), no backspaces or escape sequences, no start-up noise."""
-    data = tmp_path / "data"
-    rng = np.random.default_rng(0)
-    for split in ("train", "test"):
-        for i in range(3):
-            io.write_png(data / split / f"0{i}_x{i}.png", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    data = tiny_rgb_data_dir(tmp_path / "data")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "msrgan.train", "--data-dir", str(data), "--beta", "0", "--image-size", "32",
            "--n-blocks", "1", "--filters", "8", "--d-filters", "4", "--dense-units", "8", "--batch-size", "2",
