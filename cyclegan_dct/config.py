@@ -104,14 +104,14 @@ class CycleGANConfig(Config):
 
 
 PRESETS = {
-    # 2-core CPU, ~10 min: the reduced networks of the README's measured runs and the reference's identity loss
+    # 2-core CPU, ~15 min: the reduced networks of the README's measured runs and the reference's identity loss
     # (0.5), without which G learned contrast-inverted nuclei (README, "Why the mapping inverted"). float32, not
     # bf16: at these widths the step is overhead-bound and float32 was faster on the AVX-512-bf16 EPYC (0.136 vs
-    # 0.157 s/step, benchmarks/cyclegan_train.py), and CPUs without bf16 units emulate it slowly. 2500 steps so
-    # that a 3-seed vanilla-vs-DCT ablation fits in a session. Keys are CycleGANConfig fields; disc_filters
-    # follows filters.
+    # 0.157 s/step, benchmarks/cyclegan_train.py), and CPUs without bf16 units emulate it slowly. 4000 steps:
+    # at 2500 one of six runs of the 3-seed ablation drew nuclei of too uneven brightness for Otsu (Dice 0.585,
+    # README). Keys are CycleGANConfig fields; disc_filters follows filters.
     "cpu": dict(crop=128, n_blocks=6, filters=16, disc_filters=16, precision="float32", lambda_identity=0.5,
-                epochs=5, epochs_decay=5, steps_per_epoch=250),
+                epochs=8, epochs_decay=8, steps_per_epoch=250),
 }
 """Named configurations (``cyclegan_dct.train --preset NAME``); options given explicitly win."""
 

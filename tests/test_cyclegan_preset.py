@@ -15,7 +15,7 @@ def test_apply_preset_keeps_explicit_options():
     cpu = apply_preset("cpu", base)
     assert (cpu["crop"], cpu["n_blocks"], cpu["filters"], cpu["disc_filters"]) == (128, 6, 16, 16)
     assert cpu["lambda_identity"] == 0.5 and cpu["precision"] == "float32"
-    assert (cpu["epochs"] + cpu["epochs_decay"]) * cpu["steps_per_epoch"] == 2500
+    assert (cpu["epochs"] + cpu["epochs_decay"]) * cpu["steps_per_epoch"] == 4000
     mine = apply_preset("cpu", dict(base, filters=8, lambda_identity=0.0), explicit={"filters", "lambda_identity"})
     assert mine["filters"] == mine["disc_filters"] == 8 and mine["lambda_identity"] == 0.0 and mine["crop"] == 128
     CycleGANConfig(**{k: v for k, v in cpu.items()})  # a valid config
