@@ -452,6 +452,7 @@ def _train(spec, strategy, chief, scratch, run_dir, logdir, resume, verbose):
         callbacks = [c for c in callbacks if not isinstance(c, ChiefOnly)]
     callbacks.append(CheckpointCallback(state, before_save=exporter, initial_epoch=initial_epoch,
                                         after_save=after_save_barrier(strategy)))
+    log.info("training: epoch %d of %d, from step %d", initial_epoch + 1, epochs, int(np.asarray(_step(spec, model))))
     # shuffle=False: the datasets shuffle themselves; Keras 3's default shuffle=True only warns for a tf.data input
     history = model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
                         steps_per_epoch=spec.steps_per_epoch, validation_data=val_ds,
