@@ -1,7 +1,7 @@
 """Where a training step's time goes: TensorFlow profiler trace of a few steps, summed per op type.
 
 ``python benchmarks/profile_step.py cyclegan --size 128 --n-blocks 9 --filters 64``
-(or ``msrgan``, ``vgg19``). Builds the model exactly as the matching benchmark
+(or ``msrgan --size 96``: the faithful G + D + miniVGG19 of ``msrgan_train.py``, batch 16). Builds the model exactly as the matching benchmark
 (``cyclegan_train.py``, ``msrgan_train.py``, ``vgg19_train.py``), runs
 ``--warmup`` untimed steps, then traces ``--steps`` steps with
 ``tf.profiler.experimental`` and reads the trace (``*.xplane.pb``, the
@@ -77,6 +77,11 @@ def build(args):
         it = iter(tf.data.Dataset.from_tensor_slices((a, b)).batch(1).repeat())
         model = build_cyclegan(config)
         return model, it, cyclegan_train.step_flops(model, args.size)
+    if args.model == "msrgan":
+        import msrgan_train
+
+        gan, hr, flop = msrgan_train.build(args.batch_size, args.size)
+        return gan, harness.fixed_batches(hr), flop
     raise SystemExit(f"unknown model {args.model!r}")
 
 
@@ -118,8 +123,9 @@ def op_times(logdir):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", choices=["cyclegan"])
-    p.add_argument("--size", type=int, default=128)
+    p.add_argument("model", choices=["cyclegan", "msrgan"])
+    p.add_argument("--size", type=int, default=128, help="crop (cyclegan) or HR side (msrgan: use 96)")
+    p.add_argument("--batch-size", type=int, default=16, help="msrgan only (cyclegan: 1)")
     p.add_argument("--precision", default="float32")
     p.add_argument("--n-blocks", type=int, default=9)
     p.add_argument("--filters", type=int, default=64)

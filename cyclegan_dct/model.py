@@ -135,7 +135,7 @@ class CycleGAN(keras.Model):
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """Adam 2e-4 / beta1 0.5 with the constant-then-linear-decay schedule unless optimizers are given."""
-        super().compile(**kwargs)
+        super().compile(optimizer=None, **kwargs)  # no third optimizer: the default RMSprop would log a stray lr
         self.g_optimizer = g_optimizer or make_optimizer(self.config, "g_optimizer")
         self.d_optimizer = d_optimizer or make_optimizer(self.config, "d_optimizer")
         # Build the slots now, so a checkpoint restores into existing variables.

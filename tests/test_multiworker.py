@@ -16,6 +16,19 @@ The one-process reference runs ``--strategy mirrored`` on its one CPU device
 ``tf.distribute`` strategy Keras draws a first batch to build the model before
 training, and the training sets reshuffle per iterator, so a ``default`` run
 sees the same images in another order.
+
+The CycleGAN runs on 64 px crops and has a looser tolerance after its first
+epoch (``RTOL_CYCLEGAN_LATER``). Its generators' convolutions feed instance
+normalisation, which cancels their biases: their exact gradient is 0, the
+computed one is round-off, and Adam's normalised step turns it into +-lr with a
+round-off sign (after two steps these biases differ by up to 5e-4 between one
+replica of 4 images and two of 2). That is invisible while the input has
+structure, so at 64 px the losses agree to 2.5e-6 after the first update and
+9e-5 after the fourth (measured, worst tag). On a constant input (an empty
+mask) instance normalisation scales that round-off up layer after layer: at
+32 px, where 55 % of the random masks are empty, even one process trained
+with 1 and then 2 threads differs by 16 % in g_a2b_gan at step 3. No mask
+was empty in 400 draws at 64 px.
 """
 
 import json
@@ -32,6 +45,7 @@ pytestmark = pytest.mark.slow  # starts TensorFlow clusters in subprocesses
 
 LAUNCHER = ROOT / "scripts" / "launch_workers.py"
 RTOL = 1e-4
+RTOL_CYCLEGAN_LATER = 1e-3  # epochs after the first (module docstring)
 THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 TIMEOUT = 900
 
@@ -41,7 +55,7 @@ MSRGAN = ("msrgan.train", ["--n-blocks", "1", "--filters", "8", "--d-filters", "
                            "--image-size", "32", "--batch-size", "4", "--demo-n", "40", "--steps-per-epoch", "2",
                            "--val-steps", "1", "--epochs", "2", "--beta", "0", "--pretrain-steps", "0",
                            "--dropout", "0", "--g-lr", "1e-2", "--d-lr", "1e-2", "--seed", "1"])
-CYCLEGAN = ("cyclegan_dct.train", ["--crop", "32", "--n-blocks", "1", "--filters", "4", "--batch-size", "4",
+CYCLEGAN = ("cyclegan_dct.train", ["--crop", "64", "--n-blocks", "1", "--filters", "4", "--batch-size", "4",
                                    "--steps-per-epoch", "2", "--epochs", "2", "--epochs-decay", "0", "--seed", "2"])
 
 
@@ -110,15 +124,9 @@ def test_two_workers_equal_one_process(tmp_path, trainer):
     assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
     a, b = losses(mw), losses(one)
     assert a.keys() == b.keys() and a
-    off = {k: (a[k], b[k]) for k in a if a[k] != pytest.approx(b[k], rel=RTOL, abs=1e-6)}
-    if module == "cyclegan_dct.train":
-        # An open bug (README, "Training on several machines"): the multi-worker CycleGAN's losses drift from the
-        # one-process run (g_a2b_gan 1.4410 vs 1.4384 after 2 steps, d_b_loss 1.0095 vs 0.9602 after 4). Reported
-        # as an expected failure after every other check above passed; once the losses agree this test fails, so
-        # that the expectation is removed (a strict xfail).
-        assert off, "the multi-worker CycleGAN now equals one process: remove this expected failure"
-        worst = max(off, key=lambda k: abs(off[k][0] - off[k][1]) / abs(off[k][1]))
-        pytest.xfail(f"open bug: multi-worker CycleGAN losses differ from one process, e.g. {worst}: {off[worst]}")
+    first = min(step for _, _, step in a)  # the first epoch: its steps include the first update
+    later = RTOL_CYCLEGAN_LATER if module == "cyclegan_dct.train" else RTOL
+    off = {k: (a[k], b[k]) for k in a if a[k] != pytest.approx(b[k], rel=RTOL if k[2] == first else later, abs=1e-6)}
     assert not off, off
 
 
