@@ -1,8 +1,9 @@
 """Where a training step's time goes: TensorFlow profiler trace of a few steps, summed per op type.
 
 ``python benchmarks/profile_step.py cyclegan --size 128 --n-blocks 9 --filters 64``
-(or ``msrgan --size 96``: the faithful G + D + miniVGG19 of ``msrgan_train.py``, batch 16). Builds the model exactly as the matching benchmark
-(``cyclegan_train.py``, ``msrgan_train.py``, ``vgg19_train.py``), runs
+(or ``msrgan --size 96``: the faithful G + D + miniVGG19 of ``msrgan_train.py``,
+batch 16). Builds the model exactly as the matching benchmark
+(``cyclegan_train.py``, ``msrgan_train.py``), runs
 ``--warmup`` untimed steps, then traces ``--steps`` steps with
 ``tf.profiler.experimental`` and reads the trace (``*.xplane.pb``, the
 profiler's own protobuf) back: the host CPU plane's TensorFlow op events are
