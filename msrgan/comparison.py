@@ -162,7 +162,7 @@ def report_figure(shown, summary, methods, qc_method=None):
     ]
     rows = [dict(r) for r in shown]
     if qc_method is not None:
-        ssim_col, err_col = f"SSIM map: {qc_method}", f"|error|: {qc_method}"
+        ssim_col, err_col = f"SSIM map\n{qc_method}", f"|SR - HR|\n{qc_method}"
         columns += [ssim_col, err_col]
         errs = [metrics.abs_error_map(r["HR"], r[qc_method]) for r in rows]
         top = max([float(np.percentile(e, 99.5)) for e in errs] + [1.0])
