@@ -68,7 +68,7 @@ def tensorflow_imported(module):
             "except SystemExit:\n    pass\nprint('TF' if 'tensorflow' in sys.modules else 'NOTF', file=sys.stderr)"
             % (module, module))
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    return res.stderr.strip().endswith("TF") and not res.stderr.strip().endswith("NOTF")
+    return res.stderr.strip().splitlines()[-1] == "TF"
 
 
 def untrained_vgg(path):
