@@ -9,7 +9,9 @@ Training augmentation is the original's ``utils/augment.py`` (applied in the
 order crop-and-zoom, left-right flip, gamma brightness, box blur), rewritten
 with stateless TF ops: each element's random numbers derive from
 ``(seed, element counter)``, so a pipeline is reproducible and still draws
-new augmentations every epoch.
+new augmentations every epoch. The training order is stateless too (a new
+permutation per epoch from ``(seed, epoch)``): every iterator of a dataset
+yields the same batches, however many were made before it.
 """
 
 from __future__ import annotations
@@ -166,10 +168,31 @@ def _box_blur(image, f):
 
 
 class _Source:
-    """Image tensors or file paths with labels, before shuffling/batching."""
+    """Images (uint8 array) or file paths with int32 labels, and how to decode one; before shuffling and batching."""
 
-    def __init__(self, dataset, n, decode):
-        self.dataset, self.n, self.decode = dataset, n, decode
+    def __init__(self, items, labels, decode):
+        self.items, self.labels, self.decode = items, labels, decode
+        self.n = len(labels)
+
+    def dataset(self):
+        return tf.data.Dataset.from_tensor_slices((self.items, self.labels))
+
+    def shuffled(self, seed, repeat):
+        """The elements in a new order per epoch e, ``argsort(stateless_uniform([n], (seed, e)))``: e = 0, 1, ... (one
+        epoch without ``repeat``).
+
+        Stateless on purpose: every iterator of the dataset yields the same sequence. ``Dataset.shuffle`` with
+        ``reshuffle_each_iteration`` draws each iterator's order from a generator shared by all iterators of the
+        dataset, so the order of a training iterator depended on how many iterators had been made before it
+        (Keras draws a batch to build the model under a ``tf.distribute`` strategy) and, with background
+        prefetching, on timing: two workers of one cluster could start from different permutations.
+        """
+        n = self.n
+        items, labels = tf.constant(self.items), tf.constant(self.labels)
+        epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
+        order = epochs.map(lambda e: tf.argsort(tf.random.stateless_uniform(
+            [n], tf.stack([tf.cast(seed, tf.int64), tf.cast(e, tf.int64)]))))
+        return order.unbatch().map(lambda i: (tf.gather(items, i), tf.gather(labels, i)))
 
 
 def _image_source(data_dir, split, image_size, demo_n):
@@ -178,14 +201,13 @@ def _image_source(data_dir, split, image_size, demo_n):
         if image_size != synthetic.SIZE:
             interp = cv2.INTER_AREA if image_size < synthetic.SIZE else cv2.INTER_CUBIC
             images = np.stack([cv2.resize(im, (image_size, image_size), interpolation=interp) for im in images])
-        ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-        return _Source(ds, len(labels), lambda im, lab: (tf.cast(im, tf.float32) / 127.5 - 1.0, lab))
+        return _Source(images, labels.astype(np.int32), lambda im, lab: (tf.cast(im, tf.float32) / 127.5 - 1.0, lab))
     paths, labels = list_split(data_dir, split)
     for p in paths:  # every file decoded once before training: a file corrupt past its header fails here
         check_image_file(p, image_size)
         read_image(p)
-    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels.astype(np.int32)))
-    return _Source(ds, len(paths), lambda path, lab: (_decode(path, image_size), lab))
+    return _Source(np.array([str(p) for p in paths]), labels.astype(np.int32),
+                   lambda path, lab: (_decode(path, image_size), lab))
 
 
 def _decode(path, image_size):
@@ -240,11 +262,10 @@ def check_image_file(path, image_size):
 def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labels):
     augment = split == "train" if augment is None else augment
     shuffle = split == "train" if shuffle is None else shuffle
-    ds = source.dataset
     if shuffle:
-        ds = ds.shuffle(source.n, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
+        ds = source.shuffled(seed, repeat)
+    else:
+        ds = source.dataset().repeat() if repeat else source.dataset()
     ds = ds.map(source.decode, num_parallel_calls=AUTOTUNE)
     if augment:
         counter = tf.data.Dataset.counter()

@@ -51,6 +51,29 @@ def test_train_pipeline_is_seeded_and_augments():
     assert not any(np.allclose(a[0], s, atol=1e-3) for s in stored)
 
 
+def test_training_order_is_a_new_permutation_per_epoch_and_the_same_for_every_iterator():
+    """Each epoch is a permutation of the split, the epochs differ, and an iterator made (and partly read) before
+    another does not move the other's order (Keras draws a batch from a first iterator under a strategy)."""
+    images, labels = synthetic.demo_split("train", n=40)
+    ids = {im.tobytes(): i for i, im in enumerate(images)}
+    assert len(ids) == len(labels)
+    ds = pipeline.hr_dataset(batch_size=4, demo_n=40, augment=False)
+
+    def order(iterator, batches):
+        hr = np.concatenate([next(iterator).numpy() for _ in range(batches)])
+        return [ids[np.round((x + 1) * 127.5).astype(np.uint8).tobytes()] for x in hr]
+
+    n = len(labels)  # 36: 9 batches per epoch
+    peek = iter(ds)
+    order(peek, 11)  # into its second epoch
+    first = order(iter(ds), 2 * n // 4)
+    assert first == order(iter(ds), 2 * n // 4)
+    assert sorted(first[:n]) == sorted(first[n:]) == list(range(n))
+    assert first[:n] != first[n:] and first[:n] != list(range(n))
+    other_seed = pipeline.hr_dataset(batch_size=4, demo_n=40, augment=False, seed=1)
+    assert order(iter(other_seed), n // 4) != first[:n]
+
+
 def test_demo_resized_to_image_size():
     x, y = next(iter(pipeline.classification_dataset(batch_size=4, image_size=32, demo_n=26, augment=False)))
     assert x.shape == (4, 32, 32, 3) and y.shape == (4,)

@@ -93,8 +93,7 @@ def training_spec(config):
     def make(initial_epoch):
         datasets["initial_epoch"] = initial_epoch
         datasets["train"], datasets["validation"] = make_datasets(config, initial_epoch)
-        # drawn here by every worker of a multi-worker cluster (only the chief writes them): each new
-        # iterator moves the training set's reshuffle on, so all workers must start the same number
+        # the first training images, for TensorBoard (every iterator of the training set yields the same batches)
         images = next(iter(datasets["train"].take(1)))[0][:4].numpy()
         datasets["images"] = {"train_inputs": to_unit(images)}
         return datasets["train"], datasets["validation"]
