@@ -30,7 +30,7 @@ import tempfile
 import tensorflow as tf
 
 SLURM_PORT_BASE = 8888
-"""First port of ``SlurmClusterResolver`` (one port per task on a node)."""
+"""First port of a SLURM cluster's tasks (one port per task on a node); ``GANMICRO_SLURM_PORT_BASE`` overrides it."""
 
 
 class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
@@ -66,11 +66,43 @@ def cluster_resolver():
             raise ValueError("TF_CONFIG: cluster.worker is empty")
         return tf.distribute.cluster_resolver.TFConfigClusterResolver()
     if os.environ.get("SLURM_PROCID") is not None and os.environ.get("SLURM_STEP_NUM_TASKS"):
-        # without nvidia-smi (a CPU node) the resolver cannot count GPUs: tell it there are none
-        gpus = None if shutil.which("nvidia-smi") else 0
-        return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=SLURM_PORT_BASE, gpus_per_node=gpus)
+        raw_port = os.environ.get("GANMICRO_SLURM_PORT_BASE", str(SLURM_PORT_BASE))
+        if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+            raise ValueError(f"GANMICRO_SLURM_PORT_BASE={raw_port!r}: not a port number")
+        if shutil.which("nvidia-smi"):  # GPU nodes: TensorFlow's resolver also gives each task its GPUs
+            return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=int(raw_port))
+        return slurm_cpu_resolver(int(raw_port))
     raise ValueError("--strategy multiworker: TF_CONFIG is not set; start the workers with "
                      "scripts/launch_workers.py (one machine) or set TF_CONFIG / run under srun (see the README)")
+
+
+def slurm_cpu_resolver(port_base=SLURM_PORT_BASE):
+    """The cluster of a SLURM job step on nodes without GPUs: a ``SimpleClusterResolver``.
+
+    ``SlurmClusterResolver`` (TensorFlow 2.21) cannot describe it: its ``cluster_spec`` pairs each task of a
+    node with a GPU, ``zip(range(tasks), range(0, gpus_per_node, gpus_per_task))``, which raises with 0 GPUs
+    and lists no task at all if the GPU count is faked. Same layout as that resolver: hosts of
+    ``SLURM_STEP_NODELIST`` sorted by name, ``SLURM_STEP_TASKS_PER_NODE`` tasks on each at ports
+    ``port_base``, ``port_base + 1``, ..., all of type ``worker``; this task is ``SLURM_PROCID``.
+    """
+    from tensorflow.python.distribute.cluster_resolver.slurm_cluster_resolver import (
+        expand_hostlist,
+        expand_tasks_per_node,
+    )
+
+    names = ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_NODELIST", "SLURM_STEP_TASKS_PER_NODE")
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        raise ValueError(f"SLURM job step: {', '.join(missing)} not set (run the trainer under srun)")
+    hosts = expand_hostlist(os.environ["SLURM_STEP_NODELIST"])
+    per_node = expand_tasks_per_node(os.environ["SLURM_STEP_TASKS_PER_NODE"])
+    workers = [f"{host}:{port_base + k}" for host, n in sorted(zip(hosts, per_node)) for k in range(n)]
+    rank, n_tasks = int(os.environ["SLURM_PROCID"]), int(os.environ["SLURM_STEP_NUM_TASKS"])
+    if len(workers) != n_tasks or not 0 <= rank < n_tasks:
+        raise ValueError(f"SLURM job step: {len(workers)} task(s) on nodes {hosts}, SLURM_STEP_NUM_TASKS={n_tasks}, "
+                         f"SLURM_PROCID={rank}: inconsistent")
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec({"worker": workers}), task_type="worker", task_id=rank, rpc_layer="grpc")
 
 
 def make_multiworker_strategy():
