@@ -132,14 +132,16 @@ def test_two_workers_equal_one_process(tmp_path, trainer):
     assert not off, off
 
 
-def test_killed_worker_restarts_cluster_from_last_checkpoint(tmp_path):
-    """Worker 1 dies (exit 137) right after checkpoint 1; the launcher restarts both, which resume from it."""
+@pytest.mark.parametrize("worker", [1, 0], ids=["worker1", "chief"])
+def test_killed_worker_restarts_cluster_from_last_checkpoint(tmp_path, worker):
+    """A worker (the chief or not) dies (exit 137) right after checkpoint 1; the launcher restarts both, which
+    resume from it."""
     module, args = CYCLEGAN
     run = tmp_path / "mw"
     code, out, err = launch(module, args + dirs(run, module), tmp_path, restarts=1,
-                            GANMICRO_KILL_AFTER_CHECKPOINT="1@1")
+                            GANMICRO_KILL_AFTER_CHECKPOINT=f"1@{worker}")
     assert code == 0, out[-2000:] + err[-4000:]
-    assert "worker 1 exited with status 137" in err and "restarting all 2 workers" in err
+    assert f"worker {worker} exited with status 137" in err and "restarting all 2 workers" in err
     assert "resuming from" in err and "epoch 1 done, step 2" in err
     assert "done: epoch 2, step 4" in out
     assert (run / "backup" / "ckpt" / "ckpt-2.index").is_file()
