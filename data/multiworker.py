@@ -80,10 +80,10 @@ def slurm_cpu_resolver(port_base=SLURM_PORT_BASE):
     """The cluster of a SLURM job step on nodes without GPUs: a ``SimpleClusterResolver``.
 
     ``SlurmClusterResolver`` (TensorFlow 2.21) cannot describe it: its ``cluster_spec`` pairs each task of a
-    node with a GPU, ``zip(range(tasks), range(0, gpus_per_node, gpus_per_task))``, which raises with 0 GPUs
-    and lists no task at all if the GPU count is faked. Same layout as that resolver: hosts of
-    ``SLURM_STEP_NODELIST`` sorted by name, ``SLURM_STEP_TASKS_PER_NODE`` tasks on each at ports
-    ``port_base``, ``port_base + 1``, ..., all of type ``worker``; this task is ``SLURM_PROCID``.
+    node with a GPU, ``zip(range(tasks), range(0, gpus_per_node, gpus_per_task))``, which raises with 0 GPUs,
+    and with a faked GPU count it reports GPUs to the strategy (``num_accelerators``). Same layout as that
+    resolver: hosts of ``SLURM_STEP_NODELIST`` sorted by name, ``SLURM_STEP_TASKS_PER_NODE`` tasks on each at
+    ports ``port_base``, ``port_base + 1``, ..., all of type ``worker``; this task is ``SLURM_PROCID``.
     """
     from tensorflow.python.distribute.cluster_resolver.slurm_cluster_resolver import (
         expand_hostlist,
