@@ -31,7 +31,8 @@ run folder (``backup/<package>/``) ::
   ``before_export`` hook;
 - ``GANMICRO_KILL_AFTER_CHECKPOINT=N``: the process ends with
   ``os._exit(137)`` right after checkpoint N is saved (deterministic kill
-  tests of resume); ``N@I``: only worker I of a multi-worker cluster;
+  tests of resume); ``N@I``: only worker I of a multi-worker cluster; a
+  comma-separated list: each of them;
 - ``--strategy multiworker`` (:mod:`data.multiworker`): only the chief writes
   the run folder, the logs and the exports; the other workers save their
   checkpoint copies to temporary folders that are removed at once, and every
@@ -207,19 +208,17 @@ class TrainingState:
         return path
 
 
-def _kill_after():
-    """Checkpoint number of ``KILL_ENV`` (``N``, or ``N@I``: only on worker I of ``TF_CONFIG``), or None."""
-    value = os.environ.get(KILL_ENV)
-    if not value:
-        return None
-    number, _, worker = value.partition("@")
-    if worker:
-        import json
+def _kill_after(checkpoint):
+    """Whether ``KILL_ENV`` ends this process after ``checkpoint``: a comma-separated list of ``N`` (checkpoint N)
+    or ``N@I`` (checkpoint N, only on worker I of ``TF_CONFIG``)."""
+    import json
 
-        task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
-        if task.get("index") != int(worker):
-            return None
-    return int(number)
+    index = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {}).get("index")
+    for entry in filter(None, os.environ.get(KILL_ENV, "").split(",")):
+        number, _, worker = entry.partition("@")
+        if int(number) == checkpoint and (not worker or int(worker) == index):
+            return True
+    return False
 
 
 class CheckpointCallback(keras.callbacks.Callback):
@@ -253,7 +252,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         log.debug("saved %s", path)
         if self.after_save is not None:
             self.after_save()
-        if _kill_after() == epoch + 1:
+        if _kill_after(epoch + 1):
             logging.shutdown()
             os._exit(137)
 
