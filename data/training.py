@@ -213,10 +213,12 @@ def _kill_after(checkpoint):
     or ``N@I`` (checkpoint N, only on worker I of ``TF_CONFIG``)."""
     import json
 
-    index = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {}).get("index")
     for entry in filter(None, os.environ.get(KILL_ENV, "").split(",")):
         number, _, worker = entry.partition("@")
-        if int(number) == checkpoint and (not worker or int(worker) == index):
+        if int(number) != checkpoint:
+            continue
+        # TF_CONFIG is read only for an N@I entry: a run without the test hook never parses it
+        if not worker or int(worker) == json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {}).get("index"):
             return True
     return False
 
