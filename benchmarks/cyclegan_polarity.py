@@ -28,7 +28,7 @@ from cyclegan_dct import polarity  # noqa: E402
 from cyclegan_dct.model import ConstantThenLinearDecay, build_cyclegan  # noqa: E402
 from cyclegan_dct.pipeline import make_dataset, make_samplers  # noqa: E402
 from cyclegan_dct.recipe import build_config  # noqa: E402
-from data.training import set_precision  # noqa: E402
+from data.engine.distribute import set_precision  # noqa: E402
 
 
 def score(d, x):
@@ -82,7 +82,7 @@ def main(argv=None):
     p.add_argument("--crop", type=int, default=64)
     p.add_argument("--n-blocks", type=int, default=2)
     p.add_argument("--filters", type=int, default=8)
-    p.add_argument("--disc-filters", type=int, default=None)
+    p.add_argument("--d-filters", type=int, default=None)
     p.add_argument("--disc-layers", type=int, default=3)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--decay-steps", type=int, default=0)
@@ -97,7 +97,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     set_precision(args.precision)
     config = build_config(
-        crop=args.crop, n_blocks=args.n_blocks, filters=args.filters, disc_filters=args.disc_filters or args.filters,
+        crop=args.crop, n_blocks=args.n_blocks, filters=args.filters, d_filters=args.d_filters or args.filters,
         disc_layers=args.disc_layers, epochs=1, epochs_decay=1 if args.decay_steps else 0,
         steps_per_epoch=args.steps if not args.decay_steps else args.steps - args.decay_steps,
         lambda_identity=args.lambda_identity, pool_size=args.pool_size, dct=not args.no_dct, seed=args.seed,
@@ -106,7 +106,7 @@ def main(argv=None):
     if args.decay_steps:  # constant for steps - decay_steps, then linear decay over decay_steps
 
         def opt(name):
-            sched = ConstantThenLinearDecay(config.learning_rate, args.steps - args.decay_steps, args.decay_steps)
+            sched = ConstantThenLinearDecay(config.lr, args.steps - args.decay_steps, args.decay_steps)
             return keras.optimizers.Adam(sched, beta_1=config.beta_1, name=name)
 
         model = build_cyclegan(config, g_optimizer=opt("g"), d_optimizer=opt("d"))

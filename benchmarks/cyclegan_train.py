@@ -9,7 +9,7 @@ peak first, then ``--warmup`` untimed and ``--steps`` timed calls of the
 compiled train step, each timed alone, on 8 pre-sampled (mask, image) pairs
 from the real domains, repeated (input sampling is not part of the figure).
 Reported: median and minimum step time, FLOP per step from the layers
-(``data.flops``: G(a) and F(b) trained on data; F(LP(G(a))) and G(F(b)) trained
+(``benchmarks/flops.py``: G(a) and F(b) trained on data; F(LP(G(a))) and G(F(b)) trained
 with input gradients; D_B(G(a)) and D_A(F(b)) forward + input gradient in the
 generators' update; D_A and D_B trained on real and pooled images), the
 fraction of the conv peak of the same precision, peak RSS. The last lines are
@@ -32,8 +32,8 @@ import harness  # noqa: E402  (benchmarks/harness.py, next to this script)
 
 
 def step_flops(model, size):
-    """FLOP of one training step of a :class:`cyclegan_dct.model.CycleGAN` at batch 1 (rule: ``data.flops``)."""
-    from data import flops
+    """FLOP of one training step of a :class:`cyclegan_dct.model.CycleGAN` at batch 1 (rule: ``flops.py``)."""
+    import flops
 
     c = model.config
     shape = (size, size, c.channels)
@@ -67,10 +67,10 @@ def _build(size, variant, n_blocks, filters):
     from cyclegan_dct.model import build_cyclegan
     from cyclegan_dct.pipeline import make_samplers
     from cyclegan_dct.recipe import build_config
-    from data.training import set_precision
+    from data.engine.distribute import set_precision
 
     set_precision(variant["precision"])
-    config = build_config(crop=size, n_blocks=n_blocks, filters=filters, disc_filters=filters, epochs=1,
+    config = build_config(crop=size, n_blocks=n_blocks, filters=filters, d_filters=filters, epochs=1,
                           epochs_decay=0, steps_per_epoch=1, precision=variant["precision"], like="stardist",
                           norm=variant["norm"], jit_compile=variant["jit"] == "on")
     mask_sampler, image_sampler = make_samplers(config)

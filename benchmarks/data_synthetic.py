@@ -12,9 +12,9 @@ import time
 import click
 import cv2
 import numpy as np
+from separability import held_out_predictions
 
 from data import N_CLASSES, synthetic
-from data.separability import held_out_predictions
 
 
 @click.command()

@@ -16,7 +16,7 @@ and peak-RSS counter) which, in this order:
    (``.numpy()``), so a step's time is its whole computation. No ``fit``, no
    callbacks, no per-call iterator;
 3. reports (:func:`result`) the median and minimum step time, the FLOP per
-   step (counted from the layers by :mod:`data.flops`; the rule is there), the
+   step (counted from the layers by ``benchmarks/flops.py``; the rule is there), the
    step's GFLOP/s as a fraction of the conv peak of the same precision
    (``float32`` -> fp32 peak, ``mixed_bfloat16`` -> bf16 peak; the conv peak is
    the faster of the two convolutions), the peak RSS, and the load average

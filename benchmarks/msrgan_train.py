@@ -9,7 +9,7 @@ Each configuration (precision x XLA on/off) runs in a fresh subprocess with the
 shared harness (``benchmarks/harness.py``): the conv/matmul peak first, then
 ``--warmup`` untimed and ``--steps`` timed calls of the compiled train step,
 each timed alone; median and minimum step time, FLOP per step counted from the
-layers (``data.flops``: G trained on the LR batch; D trained on HR and on SR,
+layers (``benchmarks/flops.py``: G trained on the LR batch; D trained on HR and on SR,
 with the input gradient of D(SR) for G; the frozen miniVGG19 forward on HR and
 forward + input gradient on SR), fraction of the conv peak of the same
 precision, peak RSS. Prediction: the faithful generator (float32, input
@@ -37,8 +37,8 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def step_flops(generator, discriminator, phi, batch_size, image_size):
-    """FLOP of one training step (rule: ``data.flops``)."""
-    from data import flops
+    """FLOP of one training step (rule: ``benchmarks/flops.py``)."""
+    import flops
 
     lr, hr = (image_size // 4, image_size // 4, 3), (image_size, image_size, 3)
     d_costs = flops.layer_costs(discriminator, hr)
@@ -76,10 +76,10 @@ def worker_train(precision, steps, warmup, jit="off", batch_size=16, image_size=
     import keras
     import numpy as np
 
-    from data import training
+    from data.engine.distribute import set_precision
 
     peak = harness.measure_peak()
-    training.set_precision(precision)
+    set_precision(precision)
     keras.utils.set_random_seed(0)
     t0 = time.perf_counter()
     gan, hr, flop = build(batch_size, image_size)

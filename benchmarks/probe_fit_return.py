@@ -127,7 +127,7 @@ def build_case(name, steps):
         from cyclegan_dct.pipeline import make_dataset
         from cyclegan_dct.recipe import build_config
 
-        config = build_config(crop=64, n_blocks=2, filters=8, disc_filters=8, epochs=1, epochs_decay=0,
+        config = build_config(crop=64, n_blocks=2, filters=8, d_filters=8, epochs=1, epochs_decay=0,
                               steps_per_epoch=steps, like="default", precision="float32")
         model = build_cyclegan(config)
         return model, make_dataset(config), {}

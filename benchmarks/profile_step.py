@@ -56,7 +56,7 @@ def build(args):
     import keras
     import numpy as np
 
-    from data.training import set_precision
+    from data.engine.distribute import set_precision
 
     set_precision(args.precision)
     keras.utils.set_random_seed(0)
@@ -69,7 +69,7 @@ def build(args):
         from cyclegan_dct.recipe import build_config
 
         config = build_config(crop=args.size, n_blocks=args.n_blocks, filters=args.filters,
-                              disc_filters=args.filters, precision=args.precision, **options)
+                              d_filters=args.filters, precision=args.precision, **options)
         sa, sb = make_samplers(config)
         a = np.stack([sa.sample() for _ in range(4)])
         b = np.stack([sb.sample() for _ in range(4)])

@@ -73,7 +73,7 @@ def tensorflow_imported(module):
 
 def untrained_vgg(path):
     sys.path.insert(0, ROOT)
-    from data.quiet import import_tensorflow
+    from data.cli.quiet import import_tensorflow
 
     import_tensorflow()
     from vgg19.model import build_model
@@ -83,7 +83,7 @@ def untrained_vgg(path):
 
 def first_batch_event_time(logdir):
     sys.path.insert(0, ROOT)
-    from data.quiet import import_tensorflow
+    from data.cli.quiet import import_tensorflow
 
     tf = import_tensorflow()
 

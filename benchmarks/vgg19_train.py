@@ -6,7 +6,7 @@ worker builds and compiles the model exactly as ``python -m vgg19.train`` does,
 runs ``--warmup`` untimed and ``--steps`` timed calls of the compiled train
 step on a fixed in-memory batch (so the figure is the network's own speed, not
 the input pipeline's), each step timed alone. Reported: median and minimum step
-time, FLOP per step from the layers (``data.flops``: every conv/dense trained,
+time, FLOP per step from the layers (``benchmarks/flops.py``: every conv/dense trained,
 forward + input gradient + weight gradient, no input gradient for the first
 convolution), the fraction of the conv peak of the same precision, peak RSS.
 The last lines are one JSON object per configuration.
@@ -28,10 +28,10 @@ import harness  # noqa: E402  (benchmarks/harness.py, next to this script)
 
 def _worker(precision, batch_size, image_size, warmup, steps, jit):
     """One measurement in this process; returns the harness's result dict."""
+    import flops
     import numpy as np
 
-    from data import flops
-    from data.training import set_precision
+    from data.engine.distribute import set_precision
     from vgg19.config import VGG19Config
     from vgg19.recipe import compile_model
 

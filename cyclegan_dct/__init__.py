@@ -40,7 +40,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 def load_generator(path):
     """A generator exported as ``.keras`` (G = generator_a2b.keras or F = generator_b2a.keras)."""
     import cyclegan_dct.layers  # noqa: F401 - registers DCTLowPass, ReflectionPadding2D
-    from data.export import load_model
+    from data.packaging.keras_export import load_model
 
     return load_model(path, "train one with python -m cyclegan_dct.train")
 

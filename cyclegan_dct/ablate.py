@@ -13,7 +13,7 @@ import click
 
 from cyclegan_dct.config import EvalConfig
 from data import cli
-from data.config import PRECISIONS
+from data.engine.config import PRECISIONS
 
 
 @cli.command()

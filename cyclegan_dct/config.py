@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
+from data.engine.config import Config, RunConfig, one_of, param, positive
 
 # Keys that fix the networks (and the filter); a resumed run must keep them.
-ARCHITECTURE_KEYS = ("channels", "n_blocks", "filters", "disc_filters", "disc_layers", "dct", "dct_cutoff", "dct_both")
+ARCHITECTURE_KEYS = ("channels", "n_blocks", "filters", "d_filters", "disc_layers", "dct", "dct_cutoff", "dct_both")
 
 
 @dataclass
-class CycleGANConfig(Config):
+class CycleGANConfig(RunConfig):
     """Every hyper-parameter of a run.
 
     ``dct_cutoff`` is the fraction of DCT frequencies kept along each axis
@@ -30,14 +30,18 @@ class CycleGANConfig(Config):
     ``model.polarity_loss``, an anchor against contrast-inverted nuclei.
     ``mask_stats`` is ``data.masks.MaskStats.to_dict()``: the
     ellipse statistics of domain A, reused by ``generate``.
+    The run fields (seed, precision, strategy...) are :class:`data.engine.config.RunConfig`'s.
     """
+
+    RENAMED = {"disc_filters": "d_filters", "learning_rate": "lr"}
+    """Fields renamed to the names the other models use (a config.json written before still loads)."""
 
     channels: int = param(1, "Image channels of domain B.")
     crop: int = param(256, "Training crop size (multiple of 4).")
     batch_size: int = param(1, "Images per batch (the reference: 1).")
     n_blocks: int = param(9, "Residual blocks of each generator.")
     filters: int = param(64, "Filters of the first generator layers.")
-    disc_filters: int = param(64, "Filters of the first discriminator layer.")
+    d_filters: int = param(64, "Filters of the first discriminator layer.")
     disc_layers: int = param(3, "Stride-2 layers of the PatchGAN (3: 70x70 patches).")
     dct: bool = param(True, "DCT low-pass between the generators (False: vanilla CycleGAN).")
     dct_cutoff: float = param(0.5, "Fraction of DCT frequencies kept along each axis between G and F.")
@@ -48,19 +52,16 @@ class CycleGANConfig(Config):
     lambda_polarity: float = param(0.0, "Weight of the polarity anchor mean(relu(0.5 - corr(mask, G(mask)))) "
                                         "against contrast-inverted nuclei (not in the reference).")
     pool_size: int = param(50, "Image pool size per discriminator.")
-    learning_rate: float = param(2e-4, "Adam learning rate.")
+    lr: float = param(2e-4, "Adam learning rate of the generators and the discriminators.")
     beta_1: float = param(0.5, "Adam beta_1.")
     epochs: int = param(100, "Epochs at the initial learning rate (reference --n_epochs).")
     epochs_decay: int = param(100, "Epochs of linear decay to 0 (reference --n_epochs_decay).")
     steps_per_epoch: int = param(1000, "Training steps per epoch (domains are sampled on the fly).")
     seed: int = param(0, "Random seed (weights, samplers, pools).")
+    log_every: int = param(50, "TensorBoard step scalars every N steps (at most once per epoch).")
     image_every: int = param(500, "Steps between TensorBoard image summaries.")
-    precision: str = param("float32", "Keras dtype policy of training.")
-    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
     norm: str = param("instance", "Instance-norm layer: instance (InstanceNormalization) or groupnorm "
                                   "(GroupNormalization(groups=-1), as earlier exports); the same function.")
-    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
-                                     "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
     masks: str | None = param(None, "Folder of label TIFF/PNG masks for domain A (default: random ellipses).")
     images: str | None = param(None, "Folder of 8/16-bit PNG/TIFF nuclei images for domain B (default: stardist's "
                                      "real image).")
@@ -81,8 +82,8 @@ class CycleGANConfig(Config):
         return (not self.dct) or self.dct_cutoff >= 1.0
 
     def problems(self):
-        bad = positive(self, "channels", "batch_size", "filters", "disc_filters", "disc_layers", "steps_per_epoch",
-                       "image_every")
+        bad = [b for b in super().problems() if not b.startswith("epochs=")]  # 0 epochs + some decay epochs is valid
+        bad += positive(self, "channels", "filters", "d_filters", "disc_layers", "image_every")
         bad += positive(self, "n_blocks", "epochs", "epochs_decay", "pool_size", minimum=0)
         if self.epochs + self.epochs_decay < 1:
             bad.append("epochs + epochs_decay must be >= 1")
@@ -95,25 +96,28 @@ class CycleGANConfig(Config):
         for name in ("lambda_cycle", "lambda_identity", "lambda_polarity"):
             if float(getattr(self, name)) < 0:
                 bad.append(f"{name}={getattr(self, name)} (must be >= 0)")
-        if not float(self.learning_rate) > 0:
-            bad.append(f"learning_rate={self.learning_rate} (must be > 0)")
+        if not float(self.lr) > 0:
+            bad.append(f"lr={self.lr} (must be > 0)")
         if not 0.0 <= float(self.beta_1) < 1.0:
             bad.append(f"beta_1={self.beta_1} (must be in [0, 1))")
-        return (bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
-                + one_of(self, "norm", ("instance", "groupnorm")))
+        return bad + one_of(self, "norm", ("instance", "groupnorm"))
 
 
 PRESETS = {
-    # 2-core CPU, ~15 min: the reduced networks of the README's measured runs and the reference's identity loss
+    # 2-core CPU (PRESET_HELP): the reduced networks of the README's measured runs and the reference's identity loss
     # (0.5), without which G learned contrast-inverted nuclei (README, "Why the mapping inverted"). float32, not
     # bf16: at these widths the step is overhead-bound and float32 was faster on the AVX-512-bf16 EPYC (0.136 vs
     # 0.157 s/step, benchmarks/cyclegan_train.py), and CPUs without bf16 units emulate it slowly. 4000 steps:
     # at 2500 one of six runs of the 3-seed ablation drew nuclei of too uneven brightness for Otsu (Dice 0.585,
-    # README). Keys are CycleGANConfig fields; disc_filters follows filters.
-    "cpu": dict(crop=128, n_blocks=6, filters=16, disc_filters=16, precision="float32", lambda_identity=0.5,
+    # README). Keys are CycleGANConfig fields; d_filters follows filters.
+    "cpu": dict(crop=128, n_blocks=6, filters=16, d_filters=16, precision="float32", lambda_identity=0.5,
                 epochs=8, epochs_decay=8, steps_per_epoch=250),
 }
 """Named configurations (``cyclegan_dct.train --preset NAME``); options given explicitly win."""
+
+PRESET_HELP = {"cpu": "128 px crops, 6 blocks, 16 filters, float32, identity loss 0.5, 4000 steps (8 + 8 epochs of "
+                      "250; about 13 min on 2 CPU cores, docs/measurements.md)"}
+"""The one description of each preset (the CLI's help, the docs)."""
 
 
 def apply_preset(name, options, explicit=()):
@@ -125,8 +129,8 @@ def apply_preset(name, options, explicit=()):
         raise ValueError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
     out = dict(options)
     out.update({k: v for k, v in PRESETS[name].items() if k not in explicit})
-    if "filters" in explicit and "disc_filters" not in explicit:
-        out["disc_filters"] = out["filters"]
+    if "filters" in explicit and "d_filters" not in explicit:
+        out["d_filters"] = out["filters"]
     return out
 
 

@@ -151,7 +151,7 @@ def _fit_verbosity(keras_model):
     And ``shuffle=False``: its input is a Python iterator, for which Keras ignores
     its default ``shuffle=True`` with a warning (StarDist's data class shuffles itself).
     """
-    from data.training import fit_verbosity
+    from data.engine.loop import fit_verbosity
 
     fit = keras_model.fit
 

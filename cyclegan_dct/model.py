@@ -75,7 +75,7 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 def make_optimizer(config, name):
     """Adam(lr schedule, beta_1) of the reference; wrapped in a loss-scale optimizer under mixed_float16."""
     c = CycleGANConfig.from_dict(config)
-    schedule = ConstantThenLinearDecay(c.learning_rate, c.epochs * c.steps_per_epoch,
+    schedule = ConstantThenLinearDecay(c.lr, c.epochs * c.steps_per_epoch,
                                        c.epochs_decay * c.steps_per_epoch)
     opt = keras.optimizers.Adam(learning_rate=schedule, beta_1=c.beta_1, beta_2=0.999, name=name)
     if keras.mixed_precision.dtype_policy().name == "mixed_float16":
@@ -236,8 +236,8 @@ def build_cyclegan(config, g_optimizer=None, d_optimizer=None):
     model = CycleGAN(
         build_generator(c.channels, c.n_blocks, c.filters, name="generator_a2b", norm=c.norm),
         build_generator(c.channels, c.n_blocks, c.filters, name="generator_b2a", norm=c.norm),
-        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_a", norm=c.norm),
-        build_discriminator(c.channels, c.disc_filters, c.disc_layers, name="discriminator_b", norm=c.norm),
+        build_discriminator(c.channels, c.d_filters, c.disc_layers, name="discriminator_a", norm=c.norm),
+        build_discriminator(c.channels, c.d_filters, c.disc_layers, name="discriminator_b", norm=c.norm),
         c,
     )
     model.compile(g_optimizer, d_optimizer)

@@ -1,4 +1,4 @@
-"""The CycleGAN mask -> image generator G as a bioimage.io model package (written by :mod:`data.modelzoo`).
+"""The CycleGAN mask -> image generator G as a bioimage.io model package (written by :mod:`data.packaging.modelzoo`).
 
 Input: a nuclei instance-label (or binary) image, uint16, any size that is a
 multiple of 4 (two stride-2 stages), pre-processed as in training
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import io, modelzoo
+from data import io
+from data.packaging import modelzoo
 
 CITE = [
     {
@@ -58,7 +59,7 @@ def check_generator(model, path):
 
 
 def package_descr(model, model_path, name=None, authors=None, license="MIT", seed=0):
-    """The :class:`data.modelzoo.PackageDescr` of the mask -> image generator ``model`` from ``model_path``."""
+    """The :class:`data.packaging.modelzoo.PackageDescr` of the mask -> image generator ``model`` (``model_path``)."""
     import tensorflow as tf
 
     from cyclegan_dct.domains import labels_to_input

@@ -1,4 +1,4 @@
-"""The CycleGAN-DCT training recipe: what ``data.training`` needs to train it (``python -m cyclegan_dct.train``).
+"""The CycleGAN-DCT training recipe for the engine (``data.engine``): ``python -m cyclegan_dct.train``.
 
 Run folder ``--backup-dir``: ``config.json``, ``ckpt/`` (full state at each
 epoch end: G, F, D_A, D_B, both optimizers, step), ``generator_a2b.keras``,
@@ -10,6 +10,8 @@ every ``image_every`` steps, the images of both cycles.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from cyclegan_dct import domains
@@ -17,8 +19,11 @@ from cyclegan_dct.config import ARCHITECTURE_KEYS, CycleGANConfig
 from cyclegan_dct.measures import clahe
 from cyclegan_dct.model import build_cyclegan
 from cyclegan_dct.pipeline import make_dataset, make_samplers
-from data import training
+from data.engine import loop
+from data.engine.recipe import Recipe
 from data.io import to_unit
+
+log = logging.getLogger(__name__)
 
 EXPORTS = {
     "g_a2b": "generator_a2b.keras",
@@ -62,40 +67,48 @@ def build_config(**options):
     return config.replace(mask_stats=stats.to_dict())
 
 
-def training_spec(config):
-    """The :class:`data.training.TrainingSpec` of a CycleGAN-DCT run."""
-    config = CycleGANConfig.from_dict(config)
-    shown = {}
+class CycleGANRecipe(Recipe):
+    """A CycleGAN-DCT run: the four networks exported after every epoch."""
 
-    def make(initial_epoch):
-        samplers = make_samplers(config, epoch=initial_epoch)  # reads (and checks) --masks / --images
-        fixed = make_samplers(config, epoch=10**6)  # fixed TensorBoard examples, never trained on
-        n_show = min(4, max(config.batch_size, 2))
-        shown["a"] = np.stack([fixed[0].sample() for _ in range(n_show)])
-        shown["b"] = np.stack([fixed[1].sample() for _ in range(n_show)])
-        return make_dataset(config, samplers=samplers), None
+    config_class = CycleGANConfig
+    architecture_keys = ARCHITECTURE_KEYS
 
-    return training.TrainingSpec(
-        config=config,
-        build_model=lambda: build_cyclegan(config),
-        make_datasets=make,
-        steps_per_epoch=config.steps_per_epoch,
-        epochs=config.epochs + config.epochs_decay,
-        exports=lambda model: {name: getattr(model, attr) for attr, name in EXPORTS.items()},
-        architecture_keys=ARCHITECTURE_KEYS,
-        trackables=lambda model: model.training_state(),
-        step=lambda model: model.step,
-        make_images=lambda model: cycle_panels(model, shown["a"], shown["b"]),
-        image_every=config.image_every,
-        log_every=max(1, min(50, config.steps_per_epoch)),
-    )
+    @property
+    def epochs(self):
+        return self.config.epochs + self.config.epochs_decay
+
+    @property
+    def log_every(self):
+        return max(1, min(self.config.log_every, self.config.steps_per_epoch))
+
+    def build_model(self):
+        return build_cyclegan(self.config)
+
+    def make_datasets(self, initial_epoch):
+        samplers = make_samplers(self.config, epoch=initial_epoch)  # reads (and checks) --masks / --images
+        fixed = make_samplers(self.config, epoch=10**6)  # fixed TensorBoard examples, never trained on
+        n_show = min(4, max(self.config.batch_size, 2))
+        self.shown_a = np.stack([fixed[0].sample() for _ in range(n_show)])
+        self.shown_b = np.stack([fixed[1].sample() for _ in range(n_show)])
+        return make_dataset(self.config, samplers=samplers), None
+
+    def exports(self, model):
+        return {name: getattr(model, attr) for attr, name in EXPORTS.items()}
+
+    def trackables(self, model):
+        return model.training_state()
+
+    def step(self, model):
+        return model.step
+
+    def images(self, model):
+        return cycle_panels(model, self.shown_a, self.shown_b)
 
 
 def train(config, backup_dir="backup/cyclegan_dct", logdir="logs/cyclegan_dct", resume=True, verbose=None,
-          keep_checkpoints=None):
-    """Train (or resume) a run; returns the summary of :func:`data.training.train`."""
-    config = CycleGANConfig.from_dict(config)
-    training.log.info("%s, precision %s", "vanilla" if config.vanilla else f"DCT cutoff {config.dct_cutoff}",
-                      config.precision)
-    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose,
-                          keep_checkpoints=keep_checkpoints)
+          keep_checkpoints=1):
+    """Train (or resume) a run; returns the summary of :func:`data.engine.loop.train`."""
+    recipe = CycleGANRecipe(config)
+    config = recipe.config
+    log.info("%s, precision %s", "vanilla" if config.vanilla else f"DCT cutoff {config.dct_cutoff}", config.precision)
+    return loop.train(recipe, backup_dir, logdir, resume=resume, verbose=verbose, keep_checkpoints=keep_checkpoints)

@@ -1,12 +1,12 @@
 """``python -m cyclegan_dct.train`` (console script ``cyclegan-dct-train``): train the CycleGAN with the DCT low-pass.
 
 The work is done by :func:`cyclegan_dct.recipe.train` on the shared scaffold
-``data.training``. Example (default data: random ellipse masks fitted to
+``data.engine.loop``. Example (default data: random ellipse masks fitted to
 stardist's real labels <-> crops of stardist's real nuclei image)::
 
     python -m cyclegan_dct.train --epochs 100 --epochs-decay 100          # DCT, cutoff 0.5
     python -m cyclegan_dct.train --no-dct --backup-dir backup/cyclegan_vanilla
-    python -m cyclegan_dct.train --preset cpu --seed 1                    # ~10 min on 2 CPU cores
+    python -m cyclegan_dct.train --preset cpu --seed 1                    # PRESET_HELP: ~13 min on 2 cores
 
 ``--preset NAME`` (``cyclegan_dct.config.PRESETS``) sets several options at
 once; options given explicitly on the command line win.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import click
 
-from cyclegan_dct.config import PRESETS, CycleGANConfig, apply_preset
+from cyclegan_dct.config import PRESET_HELP, PRESETS, CycleGANConfig, apply_preset
 from data import cli
 
 C = CycleGANConfig
@@ -45,14 +45,14 @@ C = CycleGANConfig
 @cli.config_option(C, "jit_compile", "--jit-compile/--no-jit-compile")
 @cli.config_option(C, "image_every", type=click.IntRange(min=1))
 @click.option("--preset", type=click.Choice(["none", *PRESETS]), default="none",
-              help="Named configuration; options given explicitly win. cpu: 128 px, 6 blocks, 16 filters, bf16, "
-                   "identity loss 0.5, 4000 steps (~30 min on 2 cores).")
+              help="Named configuration; options given explicitly win. "
+                   + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()) + ".")
 @cli.one_line_errors
 def main(backup_dir, logdir, resume, keep_checkpoints, no_dct, filters, preset, **options):
     """Train the CycleGAN with a DCT low-pass between G (masks -> images) and F (images -> masks)."""
     ctx = click.get_current_context()
     explicit = {k for k in ctx.params if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
-    options = apply_preset(preset, dict(options, dct=not no_dct, filters=filters, disc_filters=filters), explicit)
+    options = apply_preset(preset, dict(options, dct=not no_dct, filters=filters, d_filters=filters), explicit)
 
     from cyclegan_dct.recipe import build_config, train
 

@@ -25,7 +25,7 @@ from skimage.draw import ellipse
 from skimage.measure import label as connected_pieces
 from skimage.measure import regionprops
 
-from data.config import Config
+from data.engine.config import Config
 from data.io import ImageError, read_image
 
 

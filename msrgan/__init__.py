@@ -20,7 +20,7 @@ DEFAULT_GENERATOR = "backup/msrgan/generator.keras"
 def load_generator(path):
     """A 4x generator saved as ``.keras`` (float32, input (None, None, 3): LR in [-1, 1] -> SR, any size).
 
-    ``data.export.load_model`` checks the static shapes (RGB in and out, any
+    ``data.packaging.keras_export.load_model`` checks the static shapes (RGB in and out, any
     size); as a fully convolutional model's output size is only known by
     running it, an 8 x 8 zero image must then give 32 x 32. Any other model
     (fixed input size, not RGB, not 4x) is refused with one line naming the file.
@@ -28,7 +28,7 @@ def load_generator(path):
     import numpy as np
 
     import msrgan.layers  # noqa: F401 - registers PixelShuffle and BicubicUpsampling
-    from data.export import load_model
+    from data.packaging.keras_export import load_model
     from msrgan.config import SCALE
 
     rgb = (None, None, 3)

@@ -9,16 +9,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from data.engine.checkpoint import check_finite
+from data.engine.multiworker import ChiefOnly
 from data.io import write_png
-from data.multiworker import ChiefOnly
-from data.training import check_finite
 from msrgan.figures import epoch_figure
 
 log = logging.getLogger(__name__)
 
 
 def _step(gan):
-    return int(np.asarray(gan.steps_done))
+    return int(np.asarray(gan.step))
 
 
 class PretrainedExport(ChiefOnly, keras.callbacks.Callback):

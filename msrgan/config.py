@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
+from data.engine.config import ImageRunConfig, one_of, param, positive
 
 SCALE = 4
 """The generator's upscaling factor (two pixel shuffles x2): LR = HR / 4."""
@@ -22,7 +22,7 @@ ARCHITECTURE_KEYS = ("n_blocks", "filters", "d_filters", "dense_units", "image_s
 
 
 @dataclass
-class MSRGANConfig(Config):
+class MSRGANConfig(ImageRunConfig):
     """Hyper-parameters of :class:`msrgan.model.MSRGAN` and its training run.
 
     Loss symbols: ``alpha`` weights the pixel MSE, ``beta`` the miniVGG19 content
@@ -33,7 +33,7 @@ class MSRGANConfig(Config):
     BatchNorm (the generator's; D has none): ``bn_momentum`` is the decay of the
     moving statistics (the original: 0.99). ``bn_recalibration_batches`` > 0
     re-estimates them over that many training batches with the current weights
-    before each validation and export (:func:`data.batchnorm.recalibrate`;
+    before each validation and export (:func:`data.engine.batchnorm.recalibrate`;
     0 keeps the running averages, as the original). ``residual_bicubic``: G
     predicts a correction added to the bicubic upsampling (not the original).
     ``g_lr_decay`` / ``g_lr_decay_start``: from step ``g_lr_decay_start`` the
@@ -68,30 +68,12 @@ class MSRGANConfig(Config):
                                    "constant, the original).")
     g_lr_decay_start: int = param(0, "Step where the g-lr decay begins.")
     d_lr: float = param(1e-3, "Adam learning rate of the discriminator.")
-    batch_size: int = param(16, "Global batch size (split across replicas).")
-    # run
-    epochs: int = param(100, "Total number of epochs (a resumed run continues).")
-    steps_per_epoch: int | None = param(None, "Steps per epoch [default: train images / batch].")
-    val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
-    seed: int = param(0, "Random seed (weights, dropout, data order).")
-    precision: str = param("float32", "Keras dtype policy of training.")
-    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
-    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
-                                     "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
-    data_dir: str | None = param(None, "Folder with train/ and test/ (NN_<id>.png, 96x96 RGB); default: embedded "
-                                       "demo data.")
-    demo_n: int = param(1300, "Number of demo images (train + test) without --data-dir.")
-    augment: bool = param(False, "Apply data.pipeline's training augmentation to the HR images (the original's SR "
-                                 "loop did not).")
     vgg_weights: str | None = param("backup/vgg19/minivgg19.keras", "miniVGG19 .keras for the content loss "
                                     "(python -m vgg19.train writes it); unused if --beta 0.")
     image_every: int = param(100, "TensorBoard images every N steps.")
-    log_every: int = param(10, "TensorBoard step scalars every N steps.")
 
     def problems(self):
-        bad = positive(self, "n_blocks", "filters", "d_filters", "dense_units", "batch_size", "epochs", "image_every",
-                       "log_every", "demo_n")
-        bad += positive(self, "steps_per_epoch", "val_steps", allow_none=True)
+        bad = super().problems() + positive(self, "n_blocks", "filters", "d_filters", "dense_units", "image_every")
         bad += positive(self, "d_steps", "pretrain_steps", "bn_recalibration_batches", "g_lr_decay_start", minimum=0)
         if not 0.0 <= self.dropout < 1.0:
             bad.append(f"dropout={self.dropout!r} (must be in [0, 1))")
@@ -109,7 +91,7 @@ class MSRGANConfig(Config):
             bad.append(f"scale={self.scale!r} (the generator's two pixel shuffles make it 4)")
         if self.image_size % 16 or self.image_size < 16:
             bad.append(f"image_size={self.image_size!r} (must be a multiple of 16: 4x SR and four stride-2 D convs)")
-        return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
+        return bad
 
     @property
     def lr_size(self):
@@ -123,7 +105,7 @@ SRCNN_PADDINGS = ("reflect", "same")
 
 
 @dataclass
-class SRCNNConfig(Config):
+class SRCNNConfig(ImageRunConfig):
     """Hyper-parameters of the SRCNN baseline (Dong et al. 2014, 9-1-5, 64/32 filters) and its training run.
 
     Trained on the same data and bicubic downscale as mSRGAN (MSE on the 4x
@@ -137,35 +119,21 @@ class SRCNNConfig(Config):
                                     "by 6 px; same: zero-padded convolutions. Both give the HR size.")
     image_size: int = param(96, "HR side of the training crops (multiple of 4, >= 16); the LR input is a quarter.")
     scale: int = param(SCALE, "Upscaling factor (the bicubic layer's).")
-    # optimisation
+    # optimisation and run
     lr: float = param(1e-3, "Adam learning rate.")
-    batch_size: int = param(16, "Global batch size.")
-    # run
     epochs: int = param(10, "Total number of epochs (a resumed run continues). 10 x 100 steps beat bicubic on the "
                             "demo data; 4 x 100 did not.")
     steps_per_epoch: int | None = param(100, "Steps per epoch [None: train images / batch].")
-    val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
-    seed: int = param(0, "Random seed (weights, data order).")
-    precision: str = param("float32", "Keras dtype policy of training.")
-    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
-    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
-                                     "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster.")
-    data_dir: str | None = param(None, "Folder with train/ and test/ (NN_<id>.png, RGB); default: embedded demo data.")
-    demo_n: int = param(1300, "Number of demo images (train + test) without --data-dir.")
-    augment: bool = param(False, "Apply data.pipeline's training augmentation to the HR images.")
-    log_every: int = param(10, "TensorBoard step scalars every N steps.")
 
     def problems(self):
-        bad = positive(self, "n1", "n2", "batch_size", "epochs", "log_every", "demo_n")
-        bad += positive(self, "steps_per_epoch", "val_steps", allow_none=True)
+        bad = super().problems() + positive(self, "n1", "n2")
         if not self.lr > 0:
             bad.append(f"lr={self.lr!r} (must be > 0)")
         if self.scale != SCALE:
             bad.append(f"scale={self.scale!r} (the evaluation and prediction take 4x generators)")
         if self.image_size % self.scale or self.image_size < 16:
             bad.append(f"image_size={self.image_size!r} (must be a multiple of 4, >= 16)")
-        return (bad + one_of(self, "padding", SRCNN_PADDINGS) + one_of(self, "precision", PRECISIONS)
-                + one_of(self, "strategy", STRATEGIES))
+        return bad + one_of(self, "padding", SRCNN_PADDINGS)
 
 
 SRCNN_ARCHITECTURE_KEYS = ("n1", "n2", "padding", "scale")

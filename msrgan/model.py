@@ -117,7 +117,7 @@ class MSRGAN(keras.Model):
         self.pretrain_steps = int(pretrain_steps)
         self.scale = int(scale)
         # Completed training steps (drives the pre-training phase; checkpointed).
-        self.steps_done = tf.Variable(
+        self.step = tf.Variable(
             0,
             dtype=tf.int64,
             trainable=False,
@@ -223,7 +223,7 @@ class MSRGAN(keras.Model):
     def train_step(self, data):
         hr = tf.cast(self._hr(data), tf.float32)
         lr = downscale(hr, self.scale)
-        pretraining = self.steps_done < self.pretrain_steps if self.pretrain_steps > 0 else None
+        pretraining = self.step < self.pretrain_steps if self.pretrain_steps > 0 else None
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             sr = self.generator(lr, training=True)
             values = self._loss_terms(hr, sr, True, pretraining)
@@ -241,7 +241,7 @@ class MSRGAN(keras.Model):
                     )
                     scaled = self.d_optimizer.scale_loss(real_i + fake_i)
                 self._apply_d(scaled, tape, pretraining)
-        self.steps_done.assign_add(1)
+        self.step.assign_add(1)
         self._update_trackers(values)
         logs = {k: self.trackers[k].result() for k in LOSS_KEYS}
         logs.update(self._lrs())
@@ -251,8 +251,8 @@ class MSRGAN(keras.Model):
         hr = tf.cast(self._hr(data), tf.float32)
         sr = self.generator(downscale(hr, self.scale), training=False)
         # the loss of the phase G was last trained in (the same terms as the training logs of that step): after
-        # the last pre-training step (steps_done == pretrain_steps) g_loss is still the mse term alone
-        pretraining = self.steps_done <= self.pretrain_steps if self.pretrain_steps > 0 else None
+        # the last pre-training step (step == pretrain_steps) g_loss is still the mse term alone
+        pretraining = self.step <= self.pretrain_steps if self.pretrain_steps > 0 else None
         values = self._loss_terms(hr, sr, False, pretraining)
         # The convention of msrgan.evaluate: 8-bit RGB, scikit-image PSNR/SSIM (data.metrics).
         sr8, hr8 = to_8bit(sr), to_8bit(hr)

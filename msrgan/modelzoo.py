@@ -1,4 +1,4 @@
-"""The mSRGAN generator G as a bioimage.io model package (written by :mod:`data.modelzoo`).
+"""The mSRGAN generator G as a bioimage.io model package (written by :mod:`data.packaging.modelzoo`).
 
 The package's input is an 8-bit RGB low-resolution image (R = microtubules,
 G = protein, B = DAPI nuclei, as the demo and HPA data), any size; its output
@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import io, metrics, modelzoo
+from data import io, metrics
+from data.packaging import modelzoo
 from msrgan.config import SCALE  # output / input size in y and x
 
 CHANNEL_NAMES = ["microtubules", "protein", "nuclei"]
@@ -194,7 +195,7 @@ def _documentation(name, summary_lines, scores, input_bits):
 
 
 def package_descr(model, model_path, name=None, authors=None, license="MIT", input_bits=8, seed=0):
-    """The :class:`data.modelzoo.PackageDescr` of generator ``model`` loaded from ``model_path``.
+    """The :class:`data.packaging.modelzoo.PackageDescr` of generator ``model`` loaded from ``model_path``.
 
     Runs ``model`` (Keras, inference mode) on the test image; the run folder
     is ``model_path``'s folder (its ``config.json`` is attached when present).

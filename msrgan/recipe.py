@@ -1,4 +1,4 @@
-"""The mSRGAN training recipe: what ``data.training`` needs to train it (``python -m msrgan.train``).
+"""The mSRGAN training recipe: what the engine (``data.engine``) needs to train it (``python -m msrgan.train``).
 
 The run folder (``--backup-dir``, default ``backup/msrgan``) holds
 ``config.json``, ``ckpt/`` (G, D, both optimizers, step and epoch of the
@@ -9,22 +9,24 @@ The run folder (``--backup-dir``, default ``backup/msrgan``) holds
 ``generator_pretrained.keras``, the generator at the end of the MSE-only
 pre-training (the SRResNet-style model). Before each validation and export the
 generator's BatchNorm statistics are re-estimated with the current weights
-(``bn_recalibration_batches``, :mod:`data.batchnorm`). TensorBoard scalars and
+(``bn_recalibration_batches``, :mod:`data.engine.batchnorm`). TensorBoard scalars and
 images go to ``--logdir``; a titled ``epoch_NNNN.png`` figure per epoch to ``--result-dir``.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from data import training
-from data.batchnorm import Recalibration
-from data.export import export_model
+from data.engine import loop
+from data.engine.batchnorm import Recalibration
+from data.engine.image_recipe import ImageRecipe
+from data.engine.run_folder import remove_stale_temporaries
+from data.packaging.keras_export import export_model
+from data.pipeline import downscale, hr_dataset
 from msrgan.callbacks import EpochGrid, PretrainedExport
 from msrgan.config import ARCHITECTURE_KEYS, MSRGANConfig
 from msrgan.model import MSRGAN
@@ -64,40 +66,6 @@ def check_vgg_weights(config):
         )
 
 
-def count_images(config, split):
-    """Number of images of a split (demo data or ``data_dir``); ValueError if there are none."""
-    if config.data_dir is None:
-        from data.synthetic import demo_split
-
-        n = len(demo_split(split, n=config.demo_n)[1])
-        where = f"demo data ({split} split)"
-    else:
-        from data.layout import list_split
-
-        n = len(list_split(config.data_dir, split)[0])
-        where = str(Path(config.data_dir) / split)
-    if n == 0:
-        raise ValueError(f"{where}: no images")
-    return n
-
-
-def make_datasets(config, initial_epoch=0):
-    """(train, validation) tf.data of HR float32 (B, S, S, 3) in [-1, 1].
-
-    Training batches are shuffled and repeated (augmented only with
-    ``config.augment``: the original's SR loop fed the images as they are); the
-    shuffle seed moves on with the resumed epoch. Validation: one pass over the test split.
-    """
-    from data.pipeline import hr_dataset
-
-    common = dict(data_dir=config.data_dir, batch_size=config.batch_size, image_size=config.image_size,
-                  demo_n=config.demo_n)
-    train_ds = hr_dataset(split="train", augment=config.augment, shuffle=True, repeat=True,
-                          seed=config.seed + initial_epoch, **common)
-    val_ds = hr_dataset(split="test", augment=False, shuffle=False, repeat=False, seed=config.seed, **common)
-    return train_ds, val_ds
-
-
 def load_feature_extractor(config):
     """Frozen miniVGG19 taps phi_1..5 at the HR size, or None when ``beta == 0``."""
     if config.beta <= 0:
@@ -131,85 +99,87 @@ def exports_adversarial_epochs(config, steps_per_epoch):
     return config.pretrain_steps < config.epochs * steps_per_epoch
 
 
-def training_spec(config, result_dir="result/msrgan", logdir=None, backup_dir="backup/msrgan"):
-    """The :class:`data.training.TrainingSpec` of an mSRGAN run (checks the VGG weights and both splits).
+class MSRGANRecipe(ImageRecipe):
+    """An mSRGAN run (checks the VGG weights and both splits on construction).
 
     ``result_dir`` receives the per-epoch figures ``epoch_NNNN.png`` (also TensorBoard images in ``logdir``);
     ``backup_dir`` (the run folder) the pre-trained generator ``generator_pretrained.keras``.
     """
-    config = MSRGANConfig.from_dict(config)
-    check_vgg_weights(config)
-    n_train = count_images(config, "train")
-    n_test = count_images(config, "test")
-    datasets = {}
 
-    def make(initial_epoch):
-        datasets["initial_epoch"] = initial_epoch
-        datasets["train"], datasets["validation"] = make_datasets(config, initial_epoch)
-        datasets["sample_hr"] = next(iter(datasets["validation"].take(1)))[:N_SAMPLE_IMAGES].numpy()
-        return datasets["train"], datasets["validation"]
+    config_class = MSRGANConfig
+    architecture_keys = ARCHITECTURE_KEYS
+    monitor = MONITOR
+    export_rule = EXPORT_RULE
+    dataset = staticmethod(hr_dataset)
 
-    steps = config.steps_per_epoch or math.ceil(n_train / config.batch_size)
-    adversarial_only = exports_adversarial_epochs(config, steps)
-    recalibrators = {}
+    def __init__(self, config, result_dir="result/msrgan", logdir=None, backup_dir="backup/msrgan"):
+        super().__init__(config)
+        check_vgg_weights(self.config)
+        self.result_dir, self.logdir, self.backup_dir = result_dir, logdir, Path(backup_dir)
+        self.recalibration = None
 
-    def recalibrator(gan):
-        # The generator's BN statistics, re-estimated with the current weights (training images in another
-        # order than the training batches, downscaled as the generator sees them) before validation and export.
-        if "g" not in recalibrators:
-            from data.pipeline import downscale
+    def build_model(self):
+        return build_msrgan(self.config, sync_bn=self.config.strategy != "default")
 
-            batches = make_datasets(config, datasets.get("initial_epoch", 0) + 1000)[0]
-            recalibrators["g"] = Recalibration(batches, config.bn_recalibration_batches, model=gan.generator,
-                                               prepare=lambda hr: downscale(tf.cast(hr, tf.float32), config.scale),
-                                               step=lambda: np.asarray(gan.steps_done))
-        return recalibrators["g"]
+    def make_datasets(self, initial_epoch):
+        train_ds, val_ds = super().make_datasets(initial_epoch)
+        self.sample_hr = next(iter(val_ds.take(1)))[:N_SAMPLE_IMAGES].numpy()
+        return train_ds, val_ds
 
-    def export_pretrained(gan):
-        recalibrator(gan).run()
-        export_model(gan.generator, Path(backup_dir) / PRETRAINED_FILE, input_shape=(None, None, 3))
+    def exports(self, gan):
+        return {GENERATOR_FILE: (gan.generator, (None, None, 3)), DISCRIMINATOR_FILE: gan.discriminator}
 
-    def callbacks(gan, validation):
-        training.remove_stale_temporaries(result_dir)  # half-written figures of a killed run (run_dir's: cleared)
+    def trackables(self, gan):
+        # "steps_done": the checkpoint key of the step counter since the first release (older run folders resume)
+        return dict(generator=gan.generator, discriminator=gan.discriminator, g_optimizer=gan.g_optimizer,
+                    d_optimizer=gan.d_optimizer, steps_done=gan.step)
+
+    def step(self, gan):
+        return gan.step
+
+    def eligible(self, gan):
+        """:data:`EXPORT_RULE`: epochs past ``pretrain_steps`` when some epoch has adversarial steps."""
+        if not exports_adversarial_epochs(self.config, self.steps_per_epoch):
+            return True
+        return int(np.asarray(gan.step)) > self.config.pretrain_steps
+
+    def recalibrator(self, gan):
+        """The generator's BN statistics, re-estimated with the current weights (training images in another order
+        than the training batches, downscaled as the generator sees them) before validation and export."""
+        if self.recalibration is None:
+            scale = self.config.scale
+            self.recalibration = Recalibration(
+                self.recalibration_set(), self.config.bn_recalibration_batches, model=gan.generator,
+                prepare=lambda hr: downscale(tf.cast(hr, tf.float32), scale), step=lambda: np.asarray(gan.step))
+        return self.recalibration
+
+    def before_export(self, gan):
+        self.recalibrator(gan).run()
+
+    def images(self, gan):
+        return gan.sample_images(self.sample_hr)
+
+    def export_pretrained(self, gan):
+        self.recalibrator(gan).run()
+        export_model(gan.generator, self.backup_dir / PRETRAINED_FILE, input_shape=(None, None, 3))
+
+    def callbacks(self, gan, validation):
+        remove_stale_temporaries(self.result_dir)  # half-written figures of a killed run (run_dir's: cleared)
         return [
-            recalibrator(gan),
-            PretrainedExport(lambda: export_pretrained(gan), gan, config.pretrain_steps,
-                             Path(backup_dir) / PRETRAINED_FILE),
-            EpochGrid(result_dir, datasets["sample_hr"], step=lambda: int(np.asarray(gan.steps_done)),
-                      logdir=logdir),
+            self.recalibrator(gan),
+            PretrainedExport(lambda: self.export_pretrained(gan), gan, self.config.pretrain_steps,
+                             self.backup_dir / PRETRAINED_FILE),
+            EpochGrid(self.result_dir, self.sample_hr, step=lambda: int(np.asarray(gan.step)), logdir=self.logdir),
         ]
-
-    return training.TrainingSpec(
-        config=config,
-        build_model=lambda: build_msrgan(config, sync_bn=config.strategy != "default"),
-        make_datasets=make,
-        steps_per_epoch=steps,
-        validation_steps=config.val_steps or math.ceil(n_test / config.batch_size),
-        exports=lambda gan: {GENERATOR_FILE: (gan.generator, (None, None, 3)), DISCRIMINATOR_FILE: gan.discriminator},
-        architecture_keys=ARCHITECTURE_KEYS,
-        trackables=lambda gan: dict(generator=gan.generator, discriminator=gan.discriminator,
-                                    g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                                    steps_done=gan.steps_done),
-        step=lambda gan: gan.steps_done,
-        monitor=MONITOR,
-        mode="max",
-        eligible=(lambda gan: int(np.asarray(gan.steps_done)) > config.pretrain_steps) if adversarial_only else None,
-        export_rule=EXPORT_RULE,
-        before_export=lambda gan: recalibrator(gan).run(),
-        make_images=lambda gan: gan.sample_images(datasets["sample_hr"]),
-        image_every=config.image_every,
-        log_every=config.log_every,
-        callbacks=callbacks,
-    )
 
 
 def train(config, backup_dir="backup/msrgan", logdir="logs/msrgan", result_dir="result/msrgan", resume=True,
-          verbose=None, keep_checkpoints=None):
-    """Train (or resume) a run; returns the summary of :func:`data.training.train`.
+          verbose=None, keep_checkpoints=1):
+    """Train (or resume) a run; returns the summary of :func:`data.engine.loop.train`.
 
     Raises FileNotFoundError (missing VGG weights), ValueError/ImageError (bad
     data or config) before writing anything, and NonFiniteLossError on a NaN or
     infinite loss (the last good checkpoint and exports stay).
     """
-    spec = training_spec(config, result_dir, logdir, backup_dir)
-    return training.train(spec, backup_dir, logdir, resume=resume, verbose=verbose, keep_checkpoints=keep_checkpoints)
+    recipe = MSRGANRecipe(config, result_dir, logdir, backup_dir)
+    return loop.train(recipe, backup_dir, logdir, resume=resume, verbose=verbose, keep_checkpoints=keep_checkpoints)

@@ -11,10 +11,10 @@ Here the bicubic 4x upsampling is the first layer of the model
 ``srcnn.keras`` is a drop-in generator: LR (B, h, w, 3) in [-1, 1] -> SR
 (B, 4h, 4w, 3), the same contract as mSRGAN's G (``msrgan.evaluate``, ``msrgan.predict``).
 
-It is trained on the shared scaffold (:mod:`data.training`) by
+It is trained by the engine (:mod:`data.engine`) by
 ``python -m msrgan.train --model srcnn``: :class:`msrgan.config.SRCNNConfig`,
 :func:`build_srcnn`, the :class:`SRCNN` ``keras.Model`` (``train_step`` /
-``test_step``) and :func:`training_spec` are all it needs. The run folder
+``test_step``) and :class:`SRCNNRecipe` are all it needs. The run folder
 (default ``backup/srcnn``) holds ``config.json``, ``ckpt/`` (the last epoch),
 ``srcnn.keras`` (float32, input (None, None, 3), from the epoch with the best
 validation PSNR) and ``export.json``.
@@ -40,14 +40,13 @@ Departures from the paper (options, see the README):
 
 from __future__ import annotations
 
-import math
-
 import keras
 import tensorflow as tf
 from keras import layers
 
-from data import training
-from data.pipeline import downscale
+from data.engine import loop
+from data.engine.image_recipe import ImageRecipe
+from data.pipeline import downscale, hr_dataset
 from msrgan.config import SRCNN_ARCHITECTURE_KEYS, SRCNNConfig
 from msrgan.layers import BicubicUpsampling
 
@@ -154,28 +153,22 @@ def build_model(config):
     return model
 
 
-def training_spec(config):
-    """The :class:`data.training.TrainingSpec` of an SRCNN run: best validation PSNR exported as ``srcnn.keras``."""
-    from msrgan.recipe import count_images, make_datasets
+class SRCNNRecipe(ImageRecipe):
+    """An SRCNN run: the best validation PSNR exported as ``srcnn.keras``."""
 
-    config = SRCNNConfig.from_dict(config)
-    n_train = count_images(config, "train")
-    n_test = count_images(config, "test")
-    return training.TrainingSpec(
-        config=config,
-        build_model=lambda: build_model(config),
-        make_datasets=lambda initial_epoch: make_datasets(config, initial_epoch),
-        steps_per_epoch=config.steps_per_epoch or math.ceil(n_train / config.batch_size),
-        validation_steps=config.val_steps or math.ceil(n_test / config.batch_size),
-        exports=lambda model: {SRCNN_FILE: (model.network, (None, None, 3))},
-        architecture_keys=SRCNN_ARCHITECTURE_KEYS,
-        monitor="val_psnr",
-        mode="max",
-        log_every=config.log_every,
-    )
+    config_class = SRCNNConfig
+    architecture_keys = SRCNN_ARCHITECTURE_KEYS
+    monitor = "val_psnr"
+    dataset = staticmethod(hr_dataset)
+
+    def build_model(self):
+        return build_model(self.config)
+
+    def exports(self, model):
+        return {SRCNN_FILE: (model.network, (None, None, 3))}
 
 
-def train(config, backup_dir=DEFAULT_BACKUP_DIR, logdir="logs/srcnn", resume=True, verbose=None, keep_checkpoints=None):
-    """Train (or resume) an SRCNN run; returns the summary of :func:`data.training.train`."""
-    return training.train(training_spec(config), backup_dir, logdir, resume=resume, verbose=verbose,
-                          keep_checkpoints=keep_checkpoints)
+def train(config, backup_dir=DEFAULT_BACKUP_DIR, logdir="logs/srcnn", resume=True, verbose=None, keep_checkpoints=1):
+    """Train (or resume) an SRCNN run; returns the summary of :func:`data.engine.loop.train`."""
+    return loop.train(SRCNNRecipe(config), backup_dir, logdir, resume=resume, verbose=verbose,
+                      keep_checkpoints=keep_checkpoints)

@@ -2,7 +2,7 @@
 
 The work is done by :func:`msrgan.recipe.train` (``--model msrgan``, the
 default) or :func:`msrgan.srcnn.train` (``--model srcnn``) on the shared
-scaffold ``data.training``. Example (demo data, pre-trained miniVGG19 from ``python -m vgg19.train``)::
+engine (``data.engine``). Example (demo data, pre-trained miniVGG19 from ``python -m vgg19.train``)::
 
     python -m msrgan.train --epochs 5 --pretrain-steps 200 --precision mixed_bfloat16
     python -m msrgan.train --model srcnn                  # 10 epochs of 100 steps

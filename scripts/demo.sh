@@ -5,7 +5,7 @@
 # Re-running resumes from backup/ (and does nothing more once the epochs are done).
 # Every departure from the original's numbers below is a named option, explained in README.md.
 set -euo pipefail
-# TensorFlow start-up lines: the CLIs keep them off (data.quiet) unless --verbose or TF_CPP_MIN_LOG_LEVEL is set
+# TensorFlow start-up lines: the CLIs keep them off (data.cli.quiet) unless --verbose or TF_CPP_MIN_LOG_LEVEL is set
 
 # mixed_bfloat16 where the hardware runs bfloat16 natively (x86 AVX512-BF16 or AMX, or a GPU),
 # float32 elsewhere (bfloat16 emulation on older CPUs is slower than float32). PRECISION=... overrides.

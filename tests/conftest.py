@@ -4,8 +4,8 @@ Settings: quiet TensorFlow, float32 policy restored after each test, the
 ``slow`` marker (``make test-fast`` runs ``pytest -m "not slow"``).
 Helpers (import them with ``from conftest import ...``): :func:`read_events`
 (the one way to read TensorBoard event files), :func:`disks`, :func:`n_params`,
-:func:`run_cli` and :func:`run_until_killed` (the deterministic kill hook of
-``data.training``).
+:func:`run_cli`, :func:`run_until_killed` (the deterministic kill of ``kill_after_checkpoint.py``) and
+:func:`stop_after` (an in-process run that stops after an epoch, as if killed there).
 """
 
 import contextlib
@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-KILL_ENV = "GANMICRO_KILL_AFTER_CHECKPOINT"  # data.training.KILL_ENV (not imported: it loads TensorFlow)
+KILL_SCRIPT = ROOT / "tests" / "kill_after_checkpoint.py"
 
 
 @pytest.fixture(autouse=True)
@@ -77,18 +77,34 @@ def n_params(weights):
     return sum(int(np.prod(w.shape)) for w in weights)
 
 
-def run_cli(module, args, cwd=ROOT, timeout=600, **env):
-    """``python -m module args`` in a subprocess (text output) on this checkout's packages; ``env`` adds variables."""
+def run_cli(module, args, cwd=ROOT, timeout=600, kill_after=None, **env):
+    """``python -m module args`` in a subprocess (text output) on this checkout's packages; ``env`` adds variables.
+
+    ``kill_after``: run it under ``kill_after_checkpoint.py`` with that spec (e.g. ``1`` or ``"1@1,2@0"``)."""
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), **{k: str(v) for k, v in env.items()})
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=full_env,
+    launch = ["-m"] if kill_after is None else [str(KILL_SCRIPT), str(kill_after)]
+    return subprocess.run([sys.executable, *launch, module, *map(str, args)], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 
 
 def run_until_killed(module, args, checkpoint=1, **kwargs):
     """Run a trainer that ends itself like ``kill -9`` right after saving checkpoint ``checkpoint``."""
-    res = run_cli(module, args, **{KILL_ENV: checkpoint}, **kwargs)
+    res = run_cli(module, args, kill_after=checkpoint, **kwargs)
     assert res.returncode == 137, res.stdout[-2000:] + res.stderr[-3000:]
     return res
+
+
+def stop_after(n):
+    """A callback for ``data.engine.loop.train(..., callbacks=[stop_after(n)])``: training stops after epoch ``n``
+    (its checkpoint written), as if the process had been killed there."""
+    import keras
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 >= n:
+                self.model.stop_training = True
+
+    return Stop()
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ import tensorflow as tf
 def main(mode, vgg, out_dir):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from data.training import make_strategy
+    from data.engine.distribute import make_strategy
     from msrgan.config import MSRGANConfig
     from msrgan.recipe import build_msrgan, train
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import tiny_rgb_data_dir
-from data.errors import pipeline_error_message
+from data.engine.errors import pipeline_error_message
 
 
 def test_pipeline_error_message_finds_the_image_error_line():

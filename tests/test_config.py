@@ -1,11 +1,11 @@
-"""The one config idiom (data.config.Config): validation on construction, unknown keys, config.json round trip."""
+"""The one config idiom (data.engine.config): validation on construction, unknown keys, config.json round trip."""
 
 import json
 
 import pytest
 
 from cyclegan_dct.config import CycleGANConfig, EvalConfig
-from data.config import Config
+from data.engine.config import Config
 from data.masks import DEFAULT_STATS, MaskStats
 from msrgan.config import MSRGANConfig
 from vgg19.config import VGG19Config

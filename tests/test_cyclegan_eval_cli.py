@@ -33,9 +33,9 @@ def _finite(obj):
 def _tiny_model_dir(path, dct=True, cutoff=0.5):
     """A model folder built by hand: two 1-block, 8-filter generators and their config.json."""
     from cyclegan_dct import build_generator
-    from data.export import export_model
+    from data.packaging.keras_export import export_model
 
-    config = CycleGANConfig(crop=32, n_blocks=1, filters=8, disc_filters=8, dct=dct, dct_cutoff=cutoff,
+    config = CycleGANConfig(crop=32, n_blocks=1, filters=8, d_filters=8, dct=dct, dct_cutoff=cutoff,
                             epochs=1, epochs_decay=0, steps_per_epoch=1)
     path.mkdir(parents=True)
     write_json(path / "config.json", config.to_dict())

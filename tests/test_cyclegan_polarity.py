@@ -52,7 +52,7 @@ def _losses(lambda_identity, inverted, dct, lambda_polarity=0.0):
     """Generator loss terms of a pair with bright nuclei (G(a) = 0.4 a - 0.5, F its inverse), or of its
     contrast-inverted twin (G o N, N o F); same masks, real images and discriminators."""
     keras.utils.set_random_seed(0)
-    config = CycleGANConfig(crop=32, n_blocks=0, filters=4, disc_filters=4, disc_layers=1, pool_size=0,
+    config = CycleGANConfig(crop=32, n_blocks=0, filters=4, d_filters=4, disc_layers=1, pool_size=0,
                             dct=dct, lambda_identity=lambda_identity, lambda_polarity=lambda_polarity, epochs=1,
                             epochs_decay=0, steps_per_epoch=1)
     g = _affine(0.4, -0.5, before=inverted)
@@ -91,7 +91,7 @@ def _train_and_probe(lambda_identity, steps=100):
     from cyclegan_dct.pipeline import make_dataset, make_samplers
     from cyclegan_dct.recipe import build_config
 
-    config = build_config(crop=64, n_blocks=2, filters=8, disc_filters=8, epochs=1, epochs_decay=0,
+    config = build_config(crop=64, n_blocks=2, filters=8, d_filters=8, epochs=1, epochs_decay=0,
                           steps_per_epoch=steps, lambda_identity=lambda_identity, seed=0, like="stardist")
     keras.utils.set_random_seed(0)
     model = build_cyclegan(config)

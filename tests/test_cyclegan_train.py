@@ -15,7 +15,7 @@ from cyclegan_dct import domains, generate, synthesis, train
 from cyclegan_dct.config import CycleGANConfig
 from cyclegan_dct.layers import DCTLowPass
 from cyclegan_dct.model import LOSS_KEYS, build_cyclegan
-from data.training import TrainingState
+from data.engine.checkpoint import TrainingState
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLIs in subprocesses
 
@@ -92,7 +92,7 @@ def test_export_round_trip_matches_checkpoint(trained_run):
 @pytest.mark.parametrize("dct", [True, False])
 def test_train_step_losses_use_the_filter(dct):
     """The first step's cycle_a is lambda * |F(LP(G(a))) - a| (DCT) or lambda * |F(G(a)) - a| (vanilla)."""
-    config = CycleGANConfig(crop=32, n_blocks=1, filters=8, disc_filters=8, dct=dct, lambda_identity=0.5,
+    config = CycleGANConfig(crop=32, n_blocks=1, filters=8, d_filters=8, dct=dct, lambda_identity=0.5,
                             epochs=1, epochs_decay=1, steps_per_epoch=1, pool_size=2)
     model = build_cyclegan(config)
     model.compile(run_eagerly=True)  # eager: the same train_step without minutes of graph tracing in the suite

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from data import N_CLASSES, separability, synthetic
+from benchmarks import separability
+from data import N_CLASSES, synthetic
 
 
 def test_shapes_balance_and_disjoint_splits():

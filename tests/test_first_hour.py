@@ -16,7 +16,7 @@ import pytest
 
 from conftest import tiny_rgb_data_dir
 from data import io
-from data.quiet import filtered_stderr
+from data.cli.quiet import filtered_stderr
 
 NOISE = re.compile(r"E0000|cuInit|absl::InitializeLog|I0000|cpu_feature_guard")
 

@@ -1,9 +1,9 @@
-"""data.flops: FLOP counts of tiny networks against hand-computed figures."""
+"""benchmarks/flops.py: FLOP counts of tiny networks against hand-computed figures."""
 
 import keras
 import pytest
 
-from data import flops
+from benchmarks import flops
 
 
 def _tiny():

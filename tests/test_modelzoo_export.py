@@ -1,4 +1,4 @@
-"""bioimage.io model packages (data.modelzoo): the mSRGAN generator (msrgan.export, the primary one),
+"""bioimage.io model packages (data.packaging.modelzoo): the mSRGAN generator (msrgan.export, the primary one),
 the miniVGG19 classifier (vgg19.export) and the CycleGAN mask -> image generator (cyclegan_dct.export).
 
 The official validator (bioimageio.spec / bioimageio.core, the optional extra
@@ -195,7 +195,7 @@ def test_model_that_is_not_a_generator_is_refused(tmp_path):
 
 def test_existing_out_dir_refused_without_overwrite_and_a_failed_write_leaves_nothing(tmp_path, run_dir,
                                                                                      monkeypatch):
-    from data import modelzoo
+    from data.packaging import modelzoo
 
     out = tmp_path / "pkg"
     out.mkdir()
@@ -311,7 +311,7 @@ def vgg_package(tmp_path_factory):
     run = tmp_path_factory.mktemp("vggrun")
     keras.utils.set_random_seed(1)
     vgg19.build_model(input_shape=(32, 32, 3), base_filters=4, dense_units=16).save(run / "minivgg19.keras")
-    (run / "export.json").write_text(json.dumps({  # data.training's export record
+    (run / "export.json").write_text(json.dumps({  # data.engine.loop's export record
         "epoch": 3, "step": 21, "monitor": "val_accuracy", "mode": "max", "value": 0.25,
         "logs": {"val_accuracy": 0.25}, "files": ["minivgg19.keras"]}))
     out = run.parent / "vgg_package"

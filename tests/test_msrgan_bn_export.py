@@ -1,6 +1,5 @@
 """BN that is right at inference, best-epoch export, the pre-trained export and the epoch figures (issue 9)."""
 
-import dataclasses
 import json
 
 import keras
@@ -8,7 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import batchnorm, metrics, training
+from data import metrics
+from data.engine import batchnorm
+from data.engine import loop as training
 from data.io import from_model_range
 from data.pipeline import downscale
 from msrgan import recipe
@@ -135,12 +136,13 @@ class _MockedValidation(keras.callbacks.Callback):
 def _train_mocked(tmp_path, sequence, **kw):
     """A tiny run whose validation PSNR follows ``sequence``; every epoch's checkpoint is kept."""
     config = MSRGANConfig(**{**TINY, **kw})
-    spec = recipe.training_spec(config, tmp_path / "result", tmp_path / "logs", tmp_path / "backup")
-    callbacks = spec.callbacks
-    spec = dataclasses.replace(spec, keep_checkpoints=len(sequence),
-                               callbacks=lambda gan, val: callbacks(gan, val) + [_MockedValidation(sequence)])
+    class Mocked(recipe.MSRGANRecipe):
+        def callbacks(self, gan, validation):
+            return super().callbacks(gan, validation) + [_MockedValidation(sequence)]
+
+    spec = Mocked(config, tmp_path / "result", tmp_path / "logs", tmp_path / "backup")
     keras.utils.set_random_seed(0)
-    return training.train(spec, tmp_path / "backup", tmp_path / "logs", verbose=0)
+    return training.train(spec, tmp_path / "backup", tmp_path / "logs", verbose=0, keep_checkpoints=len(sequence))
 
 
 def _ckpt_weights(backup, epoch):
@@ -199,15 +201,15 @@ def test_a_peak_during_pretraining_is_not_exported_as_generator(tmp_path):
 def test_without_adversarial_steps_every_epoch_is_eligible():
     config = MSRGANConfig(**{**TINY, "epochs": 3, "steps_per_epoch": 2, "pretrain_steps": 6})
     assert not recipe.exports_adversarial_epochs(config, 2)
-    assert recipe.training_spec(config).eligible is None
-    spec = recipe.training_spec(config.replace(pretrain_steps=5))
-    assert spec.eligible is not None and spec.monitor == "val_psnr" and spec.mode == "max"
+    assert recipe.MSRGANRecipe(config.replace(beta=0)).eligible(None)
+    spec = recipe.MSRGANRecipe(config.replace(pretrain_steps=5, beta=0))
+    assert spec.monitor == "val_psnr" and spec.mode == "max"
 
     class Gan:
-        steps_done = 5
+        step = 5
 
     assert not spec.eligible(Gan())
-    Gan.steps_done = 6
+    Gan.step = 6
     assert spec.eligible(Gan())
 
 

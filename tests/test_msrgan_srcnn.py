@@ -103,12 +103,10 @@ def test_train_model_srcnn_on_the_scaffold_exports_best_float32_model(tmp_path, 
 
 def test_srcnn_exports_the_best_validation_epoch(tmp_path, monkeypatch):
     """The scaffold's monitor: an epoch with a lower val_psnr leaves srcnn.keras and export.json alone."""
-    import dataclasses
+    from data.engine import loop as training
 
-    from data import training
-
-    spec = srcnn.training_spec(SRCNNConfig(epochs=3, steps_per_epoch=1, batch_size=2, image_size=16, demo_n=40,
-                                           val_steps=1))
+    spec = srcnn.SRCNNRecipe(SRCNNConfig(epochs=3, steps_per_epoch=1, batch_size=2, image_size=16, demo_n=40,
+                                         val_steps=1))
     assert (spec.monitor, spec.mode, spec.architecture_keys) == ("val_psnr", "max", ("n1", "n2", "padding", "scale"))
     psnr = tf.Variable(0.0)
     scores = iter([20.0, 25.0, 22.0])  # validation PSNR peaks in the middle epoch
@@ -123,7 +121,7 @@ def test_srcnn_exports_the_best_validation_epoch(tmp_path, monkeypatch):
         def on_epoch_end(self, epoch, logs=None):
             weights[epoch + 1] = self.model.network.get_weights()
 
-    spec = dataclasses.replace(spec, callbacks=lambda model, validation: [Scripted()])
+    spec.callbacks = lambda model, validation: [Scripted()]  # before the checkpoint callback, as a recipe's
     result = training.train(spec, tmp_path / "run", tmp_path / "logs", verbose=0)
     assert result["epoch"] == 3 and result["export"]["epoch"] == 2 and result["export"]["value"] == 25.0
     exported = msrgan.load_generator(tmp_path / "run" / "srcnn.keras").get_weights()

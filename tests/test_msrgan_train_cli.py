@@ -116,15 +116,15 @@ def test_resume_after_kill_continues_step_and_optimizer(tmp_path):
     assert f"resuming from {backup / 'ckpt' / 'ckpt-1'}: epoch 1 done, step 3" in res.stderr
     assert "done: epoch 2, step 6" in res.stdout
     # The restored state holds the continued step counter and both optimizers' iterations.
-    from data.training import TrainingState
+    from data.engine.checkpoint import TrainingState
     from msrgan.config import MSRGANConfig
     from msrgan.recipe import build_msrgan
 
     gan = build_msrgan(MSRGANConfig.load(backup / "config.json"))
     state = TrainingState(backup, generator=gan.generator, discriminator=gan.discriminator,
-                          g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, steps_done=gan.steps_done)
+                          g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, steps_done=gan.step)
     assert state.restore() == 2
-    assert int(gan.steps_done.numpy()) == 6
+    assert int(gan.step.numpy()) == 6
     assert int(gan.g_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy()) == 6
 
 

@@ -41,7 +41,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import KILL_SCRIPT, ROOT, run_cli
 
 pytestmark = pytest.mark.slow  # starts TensorFlow clusters in subprocesses
 
@@ -61,14 +61,15 @@ CYCLEGAN = ("cyclegan_dct.train", ["--crop", "64", "--n-blocks", "1", "--filters
                                    "--steps-per-epoch", "2", "--epochs", "2", "--epochs-decay", "0", "--seed", "2"])
 
 
-def launch(module, args, tmp_path, restarts=0, **env):
+def launch(module, args, tmp_path, restarts=0, kill_after=None, **env):
     """``launch_workers.py --workers 2 -- python -m module args --strategy multiworker``; returns (code, out, err)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), TMPDIR=str(tmp), **THREADS, **env)
     cmd = [sys.executable, str(LAUNCHER), "--workers", "2", "--threads", "1", "--timeout", str(TIMEOUT - 60),
            "--restarts", str(restarts), "--log-dir", str(tmp_path / "worker_logs"), "--",
-           sys.executable, "-m", module, *args, "--strategy", "multiworker"]
+           sys.executable, *(["-m"] if kill_after is None else [str(KILL_SCRIPT), kill_after]), module, *args,
+           "--strategy", "multiworker"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -139,7 +140,7 @@ def test_killed_workers_restart_cluster_from_last_checkpoint(tmp_path):
     args = args + ["--epochs", "3"]  # the last value of an option wins
     run = tmp_path / "mw"
     code, out, err = launch(module, args + dirs(run, module), tmp_path, restarts=2,
-                            GANMICRO_KILL_AFTER_CHECKPOINT="1@1,2@0")
+                            kill_after="1@1,2@0")
     assert code == 0, out[-2000:] + err[-4000:]
     assert "worker 1 exited with status 137" in err and "worker 0 exited with status 137" in err
     assert err.count("restarting all 2 workers") == 2
@@ -199,7 +200,7 @@ def consecutive_free_ports(n):
 def test_slurm_batch_script_runs_a_cpu_cluster(tmp_path):
     """``scripts/slurm_multiworker.sbatch`` under a stand-in ``srun`` (2 tasks on localhost): the cluster comes from
     the SLURM variables (no ``TF_CONFIG``), trains and checkpoints. TensorFlow's ``SlurmClusterResolver`` fails
-    on nodes without GPUs (``data.multiworker.slurm_cpu_resolver``)."""
+    on nodes without GPUs (``data.engine.multiworker.slurm_cpu_resolver``)."""
     module, args = VGG
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -225,7 +226,7 @@ def test_slurm_batch_script_runs_a_cpu_cluster(tmp_path):
 
 def test_slurm_cpu_resolver_layout(monkeypatch):
     """4 tasks on 2 nodes: hosts sorted, consecutive ports per node, this task = SLURM_PROCID; inconsistent = error."""
-    from data.multiworker import cluster_resolver
+    from data.engine.multiworker import cluster_resolver
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # no nvidia-smi: a CPU node

@@ -35,7 +35,7 @@ def test_data_pipelines_have_no_autotune_thread():
 
 
 def test_cyclegan_pipeline_has_no_autotune_thread():
-    config = CycleGANConfig(crop=32, n_blocks=1, filters=4, disc_filters=4, steps_per_epoch=1, epochs=1, epochs_decay=0)
+    config = CycleGANConfig(crop=32, n_blocks=1, filters=4, d_filters=4, steps_per_epoch=1, epochs=1, epochs_decay=0)
     ds = make_dataset(config)
     assert _autotune(ds) is False
     a, b = next(iter(ds))

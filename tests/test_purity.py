@@ -15,10 +15,11 @@ PURE = [
     "data.io", "data.metrics", "data.stats", "data.masks", "data.layout", "data.synthetic", "data.hpa",
     "msrgan.tiling", "msrgan.comparison", "msrgan.figures", "vgg19.confusion",
     "cyclegan_dct.measures", "cyclegan_dct.domains", "cyclegan_dct.stats", "cyclegan_dct.polarity",
-    "data.modelzoo", "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
+    "data.packaging.modelzoo", "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
 ]
-CONFIGS = ["data.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
-PLUMBING = ["data.cli", "data.errors", "data.quiet", "data.flops", "data.separability", "vgg19", "msrgan",
+CONFIGS = ["data.engine.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
+PLUMBING = ["data.cli", "data.engine.errors", "data.cli.quiet", "benchmarks.flops", "benchmarks.separability",
+            "data.engine", "data.engine.recipe", "data.engine.image_recipe", "data.packaging", "vgg19", "msrgan",
             "cyclegan_dct"]
 CLIS = [
     "data.prepare", "vgg19.train", "vgg19.evaluate", "msrgan.train", "msrgan.evaluate", "msrgan.predict",

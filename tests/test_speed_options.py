@@ -19,7 +19,7 @@ import tensorflow as tf
 from cyclegan_dct.layers import InstanceNormalization
 from cyclegan_dct.networks import build_discriminator, build_generator
 from data import pipeline
-from data.training import set_precision
+from data.engine.distribute import set_precision
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +114,7 @@ def _cyclegan_logs(**options):
     from cyclegan_dct.model import build_cyclegan
 
     keras.utils.set_random_seed(0)
-    config = CycleGANConfig(crop=32, n_blocks=1, filters=4, disc_filters=4, pool_size=2, **options)
+    config = CycleGANConfig(crop=32, n_blocks=1, filters=4, d_filters=4, pool_size=2, **options)
     model = build_cyclegan(config)
     model.jit_compile = config.jit_compile
     a = tf.random.stateless_uniform((1, 32, 32, 1), (1, 1), -1, 1)
@@ -174,20 +174,17 @@ def test_vgg19_step_same_under_xla():
 @pytest.mark.slow
 def test_jit_compile_reaches_the_model_through_the_scaffold(tmp_path):
     from cyclegan_dct.config import CycleGANConfig
-    from cyclegan_dct.recipe import training_spec
-    from data import training
+    from cyclegan_dct.recipe import CycleGANRecipe
+    from data.engine import loop as training
 
     seen = {}
-    config = CycleGANConfig(crop=16, n_blocks=0, filters=2, disc_filters=2, disc_layers=1, epochs=1, epochs_decay=0,
+    config = CycleGANConfig(crop=16, n_blocks=0, filters=2, d_filters=2, disc_layers=1, epochs=1, epochs_decay=0,
                             steps_per_epoch=1, pool_size=1, jit_compile=True, image_every=10**6)
-    spec = training_spec(config)
-    build = spec.build_model
 
-    def record():
-        model = build()
-        seen["model"] = model
-        return model
+    class Recording(CycleGANRecipe):
+        def build_model(self):
+            seen["model"] = super().build_model()
+            return seen["model"]
 
-    spec.build_model = record
-    training.train(spec, tmp_path / "run", tmp_path / "logs", verbose=0)
+    training.train(Recording(config), tmp_path / "run", tmp_path / "logs", verbose=0)
     assert seen["model"].jit_compile is True

@@ -1,4 +1,4 @@
-"""The training scaffold (data.training) and the one export (data.export): resume, NaN guard, summaries,
+"""The engine (data.engine) and the one export (data.packaging.keras_export): resume, NaN guard, summaries,
 best-epoch export, float32 exports, stale temporaries, atomic writes."""
 
 import dataclasses
@@ -9,18 +9,25 @@ import numpy as np
 import pytest
 
 from conftest import read_events
-from data import export, training
-from data.config import Config, param
-from data.errors import NonFiniteLossError
+from data.engine import loop as training
+from data.engine.checkpoint import TrainingState
+from data.engine.config import RunConfig, param
+from data.engine.distribute import make_strategy, set_precision
+from data.engine.errors import NonFiniteLossError
+from data.engine.recipe import Recipe
+from data.engine.run_folder import start_run_dir
+from data.packaging import keras_export as export
 
 
 @dataclasses.dataclass
-class TinyConfig(Config):
+class TinyConfig(RunConfig):
+    """A fourth model's config: the run fields come from RunConfig."""
+
     width: int = param(4, "Units.")
-    lr: float = 1e-2
-    epochs: int = 2
-    seed: int = 0
-    precision: str = "float32"
+    lr: float = param(1e-2, "Adam learning rate.")
+    epochs: int = param(2, "Epochs.")
+    steps_per_epoch: int = param(2, "Steps per epoch.")
+    log_every: int = param(1, "Scalars every N steps.")
 
 
 def _tiny_model(width=4):
@@ -28,24 +35,43 @@ def _tiny_model(width=4):
     return keras.Model(inp, keras.layers.Dense(1)(keras.layers.Dense(width)(inp)))
 
 
-def _spec(config, y=0.0, monitor=None, mode="max", before_export=None, keep=1):
-    import tensorflow as tf
+class TinyRecipe(Recipe):
+    """A fourth model plugged into the engine by subclassing (docs/engine.md shows the same)."""
 
-    def build():
-        model = _tiny_model(config.width)
-        model.compile(keras.optimizers.Adam(config.lr), "mse", metrics=["mae"])
+    config_class = TinyConfig
+    architecture_keys = ("width",)
+    image_every = 2
+
+    def __init__(self, config, y=0.0, monitor=None, mode="max", before_export=None):
+        self.monitor, self.mode, self.y, self.hook = monitor, mode, y, before_export
+        super().__init__(config)
+
+    def build_model(self):
+        model = _tiny_model(self.config.width)
+        model.compile(keras.optimizers.Adam(self.config.lr), "mse", metrics=["mae"])
         return model
 
-    def datasets(initial_epoch):
+    def make_datasets(self, initial_epoch):
+        import tensorflow as tf
+
         x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
-        ys = np.full((8, 1), y, np.float32)
+        ys = np.full((8, 1), self.y, np.float32)
         train = tf.data.Dataset.from_tensor_slices((x, ys)).batch(4).repeat()
         return train, tf.data.Dataset.from_tensor_slices((x, ys)).batch(4)
 
-    return training.TrainingSpec(config=config, build_model=build, make_datasets=datasets, steps_per_epoch=2,
-                                 exports=lambda m: {"tiny.keras": m}, architecture_keys=("width",), monitor=monitor,
-                                 mode=mode, before_export=before_export, keep_checkpoints=keep, log_every=1,
-                                 make_images=lambda m: {"x": np.zeros((1, 4, 4, 1))}, image_every=2)
+    def exports(self, model):
+        return {"tiny.keras": model}
+
+    def before_export(self, model):
+        if self.hook is not None:
+            self.hook(model)
+
+    def images(self, model):
+        return {"x": np.zeros((1, 4, 4, 1))}
+
+
+def _spec(config, y=0.0, monitor=None, mode="max", before_export=None):
+    return TinyRecipe(config, y, monitor, mode, before_export)
 
 
 @pytest.mark.slow
@@ -77,9 +103,8 @@ def test_train_resume_summaries_and_architecture_guard(tmp_path):
 @pytest.mark.slow
 def test_best_epoch_export_keeps_last_checkpoint_and_hooks(tmp_path):
     calls = []
-    spec = _spec(TinyConfig(epochs=3), monitor="val_loss", mode="min", keep=2,
-                 before_export=lambda model: calls.append(len(calls)))
-    result = training.train(spec, tmp_path / "run", tmp_path / "logs", verbose=0)
+    spec = _spec(TinyConfig(epochs=3), monitor="val_loss", mode="min", before_export=lambda model: calls.append(1))
+    result = training.train(spec, tmp_path / "run", tmp_path / "logs", verbose=0, keep_checkpoints=2)
     record = json.loads((tmp_path / "run" / "export.json").read_text())
     assert record["monitor"] == "val_loss" and record["mode"] == "min" and record == result["export"]
     assert record["value"] == pytest.approx(min(v for _, v in read_events(tmp_path / "logs" / "validation")
@@ -98,7 +123,7 @@ def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
     before = (run / "tiny.keras").read_bytes()
     with pytest.raises(NonFiniteLossError, match="loss = nan"):
         training.train(_spec(TinyConfig(epochs=3), y=np.nan), run, tmp_path / "logs", verbose=0)
-    assert training.TrainingState(run, model=_tiny_model()).latest.endswith("ckpt-1")
+    assert TrainingState(run, model=_tiny_model()).latest.endswith("ckpt-1")
     assert (run / "tiny.keras").read_bytes() == before
 
 
@@ -108,7 +133,7 @@ def test_stale_temporaries_of_our_pattern_only_are_removed(tmp_path):
     (run / ".generator.abc123.tmp.keras").write_text("half")
     (run / "notes.txt").write_text("mine")
     (run / ".hidden").write_text("mine too")
-    training.start_run_dir(run, TinyConfig())
+    start_run_dir(run, TinyConfig())
     assert sorted(p.name for p in run.iterdir()) == [".hidden", "ckpt", "config.json", "notes.txt"]
     assert not list((run / "ckpt").iterdir())
 
@@ -119,13 +144,13 @@ def test_training_state_restores_weights_optimizer_and_epoch(tmp_path):
     x, y = np.ones((8, 4), np.float32), np.zeros((8, 1), np.float32)
     model.compile(opt, "mse")
     model.fit(x, y, epochs=3, verbose=0)
-    state = training.TrainingState(tmp_path, model=model, optimizer=opt)
+    state = TrainingState(tmp_path, model=model, optimizer=opt)
     assert state.restore() == 0
     state.save(3)
     model2 = _tiny_model()
     opt2 = keras.optimizers.Adam(1e-2)
     model2.compile(opt2, "mse")
-    assert training.TrainingState(tmp_path, model=model2, optimizer=opt2).restore() == 3
+    assert TrainingState(tmp_path, model=model2, optimizer=opt2).restore() == 3
     opt2.build(model2.trainable_variables)  # an optimizer built after the restore gets its deferred state too
     assert int(opt2.iterations.numpy()) == int(opt.iterations.numpy()) == 3
     for a, b in zip(model.weights + opt.variables, model2.weights + opt2.variables):
@@ -133,13 +158,13 @@ def test_training_state_restores_weights_optimizer_and_epoch(tmp_path):
 
 
 def test_export_is_float32_atomic_and_loadable(tmp_path):
-    training.set_precision("mixed_bfloat16")
+    set_precision("mixed_bfloat16")
     model = _tiny_model()
     assert model.layers[1].compute_dtype == "bfloat16"
     path = tmp_path / "m.keras"
     export.export_model(model, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
-    training.set_precision("float32")
+    set_precision("float32")
     loaded = export.load_model(path, input_shape=(4,), output_shape=(1,))
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
     x = np.arange(8, dtype=np.float32).reshape(2, 4)
@@ -164,9 +189,9 @@ def test_export_is_float32_atomic_and_loadable(tmp_path):
 
 def test_set_precision_and_strategy_reject_unknown_names():
     with pytest.raises(ValueError, match="precision must be one of"):
-        training.set_precision("float64")
+        set_precision("float64")
     with pytest.raises(ValueError, match="unknown strategy"):
-        training.make_strategy("tpu")
+        make_strategy("tpu")
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """Issue 13 (reliability) for the trainers: bad data, unwritable or full disks, a changed --precision or learning
 rate on resume, --like of the wrong kind; each fails with one line naming the file or key, before any output."""
 
-import dataclasses
 import errno
 import json
 import os
@@ -13,8 +12,10 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from conftest import immutable, read_events
-from data import io, training
+from conftest import immutable, read_events, stop_after
+from data import io
+from data.engine import loop as training
+from data.engine.run_folder import check_resume
 
 pytestmark = pytest.mark.slow  # trains tiny models
 
@@ -141,7 +142,7 @@ def test_config_json_that_is_not_json_names_the_file(tmp_path, model):
     (run / "ckpt" / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
     (run / "config.json").write_text("")
     with pytest.raises(ValueError, match=f"{run / 'config.json'}: not a JSON config"):
-        training.check_resume(run, config, True, ())
+        check_resume(run, config, True, ())
 
 
 def _lr_events(logs, tag):
@@ -150,11 +151,11 @@ def _lr_events(logs, tag):
 
 def test_vgg19_learning_rate_given_on_resume_applies(tmp_path, caplog):
     from vgg19.config import VGG19Config
-    from vgg19.recipe import train, training_spec
+    from vgg19.recipe import VGG19Recipe, train
 
     run, logs = tmp_path / "run", tmp_path / "logs"
     config = VGG19Config(**VGG, lr=1e-3, epochs=2)
-    training.train(dataclasses.replace(training_spec(config), epochs=1), run, logs)  # as if killed after epoch 1
+    training.train(VGG19Recipe(config), run, logs, callbacks=[stop_after(1)])  # as if killed after epoch 1
     with caplog.at_level("INFO"):
         result = train(config.replace(lr=1e-4), backup_dir=run, logdir=logs)
     assert result["epoch"] == 2 and "learning rate 0.0001 (this run's config) replaces 0.001" in caplog.text
@@ -168,12 +169,11 @@ def test_vgg19_learning_rate_given_on_resume_applies(tmp_path, caplog):
 
 def test_msrgan_d_lr_given_on_resume_applies_and_the_g_lr_decay_continues(tmp_path, caplog):
     from msrgan.config import MSRGANConfig
-    from msrgan.recipe import train, training_spec
+    from msrgan.recipe import MSRGANRecipe, train
 
     run, logs, result_dir = tmp_path / "run", tmp_path / "logs", tmp_path / "result"
     config = MSRGANConfig(**MSRGAN, epochs=2, g_lr=1e-3, g_lr_decay=0.5, g_lr_decay_start=1, d_lr=1e-3)
-    spec = training_spec(config, result_dir, logs, run)
-    training.train(dataclasses.replace(spec, epochs=1), run, logs)
+    training.train(MSRGANRecipe(config, result_dir, logs, run), run, logs, callbacks=[stop_after(1)])
     # what a kill during writes leaves: a half-written export, figure and checkpoint; the resumed run removes them
     stale = [run / ".generator.k1ll3d.tmp.keras", result_dir / ".epoch_0002.k1ll3d.tmp.png",
              run / "ckpt" / "ckpt-2_temp"]
@@ -192,12 +192,12 @@ def test_msrgan_d_lr_given_on_resume_applies_and_the_g_lr_decay_continues(tmp_pa
 
 def test_cyclegan_linear_decay_continues_after_resume(tmp_path):
     from cyclegan_dct.config import CycleGANConfig
-    from cyclegan_dct.recipe import train, training_spec
+    from cyclegan_dct.recipe import CycleGANRecipe, train
 
     run, logs = tmp_path / "run", tmp_path / "logs"
-    config = CycleGANConfig(crop=32, n_blocks=1, filters=4, disc_filters=4, epochs=1, epochs_decay=2,
-                            steps_per_epoch=2, image_every=100, like="default", learning_rate=3e-4)
-    training.train(dataclasses.replace(training_spec(config), epochs=1), run, logs)
+    config = CycleGANConfig(crop=32, n_blocks=1, filters=4, d_filters=4, epochs=1, epochs_decay=2,
+                            steps_per_epoch=2, image_every=100, like="default", lr=3e-4)
+    training.train(CycleGANRecipe(config), run, logs, callbacks=[stop_after(1)])
     train(config, backup_dir=run, logdir=logs)
     lr = _lr_events(logs, "batch_lr")
     # constant for 2 steps, then linear decay over 2 x 2 steps: lr * (1 - max(0, s - 2 + 1) / 5) at 0-based step s

@@ -10,7 +10,7 @@ import pytest
 
 import vgg19
 from conftest import n_params
-from data.export import export_model
+from data.packaging.keras_export import export_model
 from vgg19.confusion import classification_report, confusion_matrix, format_table, report_to_dict
 
 TINY = dict(input_shape=(32, 32, 3), n_classes=13, base_filters=4, dense_units=16)

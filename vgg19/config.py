@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.config import PRECISIONS, STRATEGIES, Config, one_of, param, positive
+from data.engine.config import ImageRunConfig, one_of, param, positive
 
 BN_SCALE_INITS = ("truncated_normal", "ones")
 DENSE_INITS = ("truncated_normal", "glorot_uniform")
@@ -19,7 +19,7 @@ ARCHITECTURE_KEYS = ("image_size", "n_classes", "base_filters", "dense_units")
 
 
 @dataclass
-class VGG19Config(Config):
+class VGG19Config(ImageRunConfig):
     """Every hyper-parameter of a run.
 
     ``bn_scale_init``: initialiser of the BatchNormalization scale (gamma).
@@ -28,17 +28,15 @@ class VGG19Config(Config):
     ``bn_momentum``: decay of the BatchNormalization moving statistics (the original: 0.99).
     ``bn_recalibration_batches`` > 0: re-estimate those statistics over that many
     training batches with the current weights before each validation (and so
-    before the best-model export), :func:`data.batchnorm.recalibrate`; 0 (the
+    before the best-model export), :func:`data.engine.batchnorm.recalibrate`; 0 (the
     original) keeps the running averages.
     ``dense_init``: initialiser of the dense kernels, "truncated_normal" (stddev 0.1,
     the original) or "glorot_uniform". ``augment``: the original's training
     augmentation (flip, gamma, crop-and-zoom, box blur of 1-4 px); False feeds the images as they are.
-    ``steps_per_epoch=None`` means one pass over the training split.
-    ``data_dir=None`` means the embedded demo data (``demo_n`` images).
+    The run and data fields (epochs, seed, precision, data_dir...) are
+    :class:`data.engine.config.ImageRunConfig`'s.
     """
 
-    image_size: int = param(96, "Input size S (S x S x 3). Folder images must be S x S; the demo data is resized to "
-                                "it. The original: 96.")
     n_classes: int = param(13, "Number of classes (the original: the 13 CYTO 2017 classes).")
     base_filters: int = param(64, "Filters of block 1 (blocks: x1, x2, x4, x8, x8). The original: 64.")
     dense_units: int = param(4096, "Units of the two hidden dense layers. The original: 4096.")
@@ -54,33 +52,19 @@ class VGG19Config(Config):
                                                 "stddev 0.1 (with fan-ins of 4608 and 4096 the initial logits are "
                                                 "large and the softmax saturates).")
     augment: bool = param(True, "The original's training augmentation (flip, gamma, crop-and-zoom, box blur 1-4 px).")
-    epochs: int = param(100, "Total number of epochs (a resumed run stops at the same total; the original looped "
-                             "forever).")
-    steps_per_epoch: int | None = param(None, "Training batches per epoch. Default: one pass over the training split.")
-    batch_size: int = param(128, "Images per batch.")
+    batch_size: int = param(128, "Images per batch (the original: 128).")
     lr: float = param(1e-4, "Adam learning rate.")
-    seed: int = param(0, "Seed of the initial weights and of the data order.")
-    precision: str = param("float32", "Keras dtype policy of training.")
-    jit_compile: bool = param(False, "Compile the train step with XLA (README, 'Speed options').")
-    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local devices; "
-                                     "multiworker: MultiWorkerMirroredStrategy over the TF_CONFIG cluster (the "
-                                     "BatchNormalization statistics are then synchronised over the replicas).")
-    data_dir: str | None = param(None, "Folder in the original layout DIR/train/NN_<id>.png and DIR/test/NN_<id>.png "
-                                       "(NN = class 00-12). Default: the embedded demo data.")
-    demo_n: int = param(1300, "Number of demo images (train + test) when --data-dir is not given.")
+    log_every: int = param(1, "TensorBoard step scalars every N steps.")
 
     def problems(self):
-        bad = positive(self, "image_size", "n_classes", "base_filters", "dense_units", "epochs", "batch_size", "demo_n")
-        bad += positive(self, "steps_per_epoch", allow_none=True)
+        bad = super().problems() + positive(self, "n_classes", "base_filters", "dense_units")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             bad.append(f"lr={self.lr!r} (must be > 0)")
         if not (isinstance(self.bn_momentum, (int, float)) and 0 <= self.bn_momentum < 1):
             bad.append(f"bn_momentum={self.bn_momentum!r} (must be in [0, 1))")
         if not isinstance(self.bn_recalibration_batches, int) or self.bn_recalibration_batches < 0:
             bad.append(f"bn_recalibration_batches={self.bn_recalibration_batches!r} (must be an integer >= 0)")
-        bad += one_of(self, "dense_init", DENSE_INITS)
-        return (bad + one_of(self, "bn_scale_init", BN_SCALE_INITS) + one_of(self, "precision", PRECISIONS)
-                + one_of(self, "strategy", STRATEGIES))
+        return bad + one_of(self, "dense_init", DENSE_INITS) + one_of(self, "bn_scale_init", BN_SCALE_INITS)
 
     @property
     def input_shape(self):

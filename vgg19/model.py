@@ -113,6 +113,6 @@ def build_feature_extractor(model, layer_names=FEATURE_LAYERS, input_shape=None)
 
 def load_model(path, channels=None):
     """The miniVGG19 classifier from a ``.keras`` export (e.g. ``backup/vgg19/minivgg19.keras``)."""
-    from data.export import load_model as load
+    from data.packaging.keras_export import load_model as load
 
     return load(path, "train one with python -m vgg19.train", channels=channels)

@@ -1,4 +1,4 @@
-"""The miniVGG19 classifier as a bioimage.io model package (written by :mod:`data.modelzoo`).
+"""The miniVGG19 classifier as a bioimage.io model package (written by :mod:`data.packaging.modelzoo`).
 
 Input: one 96x96 8-bit RGB field of view (R = microtubules, G = protein,
 B = DAPI nuclei), pre-processed by ``scale_linear`` gain 1/127.5, offset -1
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import CLASS_NAMES, modelzoo
+from data import CLASS_NAMES
+from data.packaging import modelzoo
 
 CHANNEL_NAMES = ["microtubules", "protein", "nuclei"]
 
@@ -97,7 +98,7 @@ def _training_lines(run_dir):
 
 
 def package_descr(model, model_path, name=None, authors=None, license="MIT", seed=0):
-    """The :class:`data.modelzoo.PackageDescr` of the miniVGG19 ``model`` loaded from ``model_path``."""
+    """The :class:`data.packaging.modelzoo.PackageDescr` of the miniVGG19 ``model`` loaded from ``model_path``."""
     import tensorflow as tf
 
     from data import synthetic

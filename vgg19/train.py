@@ -1,7 +1,7 @@
 """``python -m vgg19.train`` (console script ``vgg19-train``): train the miniVGG19 classifier.
 
 Resumable, TensorBoard, best-model export; the work is done by
-:func:`vgg19.recipe.train` on the shared scaffold ``data.training``. Example
+:func:`vgg19.recipe.train` on the engine (``data.engine``). Example
 (embedded demo data, bfloat16 on CPU)::
 
     python -m vgg19.train --precision mixed_bfloat16 --epochs 10

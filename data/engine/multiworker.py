@@ -1,4 +1,4 @@
-"""``--strategy multiworker``: ``tf.distribute.MultiWorkerMirroredStrategy`` for the shared scaffold ``data.training``.
+"""``--strategy multiworker``: ``tf.distribute.MultiWorkerMirroredStrategy`` for the engine (``data.engine.loop``).
 
 The cluster comes from ``TF_CONFIG`` (``scripts/launch_workers.py`` sets it on
 one machine; a cluster's job script sets it per task), or, without

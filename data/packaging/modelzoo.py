@@ -98,9 +98,9 @@ def export(model_path, out_dir, load, describe, overwrite=False):
 
     ``load`` and ``describe`` raise ``ValueError``/``OSError`` naming the file for a bad model (a
     multi-line message, as Keras' load errors are, is put on one line). The package holds the
-    float32 copy of the model (:func:`data.export.float32_copy`), whatever policy it was saved under.
+    float32 copy of the model (:func:`data.packaging.keras_export.float32_copy`), whatever policy it was saved under.
     """
-    from data.export import float32_copy
+    from data.packaging.keras_export import float32_copy
 
     check_out_dir(out_dir, overwrite)
     try:

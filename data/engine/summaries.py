@@ -1,4 +1,4 @@
-"""TensorBoard callbacks of the training scaffold (:mod:`data.training`): scalars and images on the global step axis.
+"""TensorBoard callbacks of the training scaffold (:mod:`data.engine.loop`): scalars and images on the global step axis.
 
 Every trainer's curves come from here, so they read the same way:
 
@@ -23,8 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data.engine.multiworker import ChiefOnly
 from data.io import atomic_path
-from data.multiworker import ChiefOnly
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,7 @@ class ImageSummary(ChiefOnly, keras.callbacks.Callback):
 
 
 def _learning_rate(model):
-    from data.training import learning_rate  # data.training imports this module
-
-    return learning_rate(model)
+    """The current learning rate of ``model.optimizer`` (``{}`` when the model has no single optimizer)."""
+    lr = getattr(getattr(model, "optimizer", None), "learning_rate", None)
+    value = scalar(lr) if lr is not None else None
+    return {} if value is None else {"learning_rate": value}

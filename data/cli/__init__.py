@@ -7,18 +7,19 @@ imported in the command body, after :func:`one_line_errors` has set up the
 environment:
 
 - ``TF_CPP_MIN_LOG_LEVEL=3`` unless the user set it or passed ``--verbose``,
-  and (unless ``--verbose`` or a level below 3) TensorFlow imported through :func:`data.quiet.import_tensorflow`, which
+  and (unless ``--verbose`` or a level below 3) TensorFlow imported through
+  :func:`data.cli.quiet.import_tensorflow`, which
   drops the start-up lines absl writes before that level applies (``I0000``,
   ``E0000 ... cuInit``, ``absl::InitializeLog``); a command that needs no
   TensorFlow says ``@one_line_errors(tensorflow=False)``;
 - a ``logging`` handler on stderr for the library's messages (INFO; DEBUG with ``--verbose``);
-- expected failures (:func:`data.errors.error_message`) become one line
+- expected failures (:func:`data.engine.errors.error_message`) become one line
   ``Error: <file>: <problem>`` and exit status 1; bugs keep their traceback.
 
 Shared options are defined once here (``--precision``, ``--backup-dir``,
 ``--logdir``, ``--resume/--no-resume``, ``--keep-checkpoints``, ``--seed``, ``--strategy``,
 ``--verbose``); :func:`config_option` takes an option's default and help from a
-config dataclass field (``data.config.param``).
+config dataclass field (``data.engine.config.param``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import sys
 
 import click
 
-from data.config import PRECISIONS, STRATEGIES
-from data.errors import error_message
+from data.engine.config import PRECISIONS, STRATEGIES, RunConfig
+from data.engine.errors import error_message
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -93,9 +94,7 @@ def pop_config(config_cls, kwargs, names, prefix="", **fixed):
 
 
 def precision_option(default="float32"):
-    return click.option("--precision", type=click.Choice(PRECISIONS), default=default,
-                        help="Keras dtype policy of training; mixed_bfloat16 is several times faster on CPUs with AMX "
-                             "(exports are float32 whatever the policy).")
+    return click.option("--precision", type=click.Choice(PRECISIONS), default=default, help=RunConfig.help("precision"))
 
 
 def backup_dir_option(default):
@@ -121,11 +120,8 @@ def seed_option(default=0, help="Random seed (initial weights, data order)."):  
     return click.option("--seed", type=int, default=default, help=help)
 
 
-strategy_option = click.option(
-    "--strategy", type=click.Choice(STRATEGIES), default="default",
-    help="default: one device; mirrored: tf.distribute.MirroredStrategy over the local GPUs, "
-         "or the logical CPUs when there is no GPU; multiworker: MultiWorkerMirroredStrategy over the processes "
-         "of TF_CONFIG (scripts/launch_workers.py), --batch-size is the global batch.")
+strategy_option = click.option("--strategy", type=click.Choice(STRATEGIES), default="default",
+                               help=RunConfig.help("strategy"))
 
 
 def _set_verbose(ctx, param, value):
@@ -166,7 +162,7 @@ def setup(verbose=None, tensorflow=False):
     """Quiet TensorFlow (unless ``verbose`` or the user set ``TF_CPP_MIN_LOG_LEVEL``) and log to stderr.
 
     With ``tensorflow``, TensorFlow is imported here, without its start-up lines
-    when it is to be quiet (:func:`data.quiet.import_tensorflow`).
+    when it is to be quiet (:func:`data.cli.quiet.import_tensorflow`).
     """
     verbose = _state["verbose"] if verbose is None else verbose
     # a level below 3 that the user set asks for TensorFlow's lines (3, also what our subprocesses inherit, does not)
@@ -182,7 +178,7 @@ def setup(verbose=None, tensorflow=False):
     for noisy in ("matplotlib", "PIL", "h5py", "absl", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     if tensorflow:
-        from data.quiet import import_tensorflow
+        from data.cli.quiet import import_tensorflow
 
         import_tensorflow(verbose=verbose or asked)
 
@@ -223,7 +219,7 @@ def echo(text="", **kwargs):
 
 
 def done_line(result):
-    """The one result line of a trainer (``data.training.train``'s summary)."""
+    """The one result line of a trainer (``data.engine.loop.train``'s summary)."""
     line = f"done: epoch {result['epoch']}, step {result['step']}"
     record = result.get("export")
     if record and record.get("monitor"):

@@ -2,7 +2,7 @@
 
 A Keras optimizer keeps a constant learning rate in a variable, which the
 checkpoint restores: ``--lr`` / ``--g-lr`` / ``--d-lr`` given on resume would
-be ignored while ``config.json`` recorded them. :func:`data.training.train`
+be ignored while ``config.json`` recorded them. :func:`data.engine.loop.train`
 reads the rates before the restore (:func:`constant_learning_rates`) and sets
 them again after it (:func:`apply_learning_rates`, logging each change), so
 ``config.json`` always describes what runs. Schedules (msrgan's ``--g-lr-decay``,

@@ -27,7 +27,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 """Keras dtype policies accepted by every trainer's ``--precision``."""
 
 STRATEGIES = ("default", "mirrored", "multiworker")
-"""``tf.distribute`` choices of every trainer's ``--strategy`` (see ``data.training.make_strategy``)."""
+"""``tf.distribute`` choices of every trainer's ``--strategy`` (see ``data.engine.distribute.make_strategy``)."""
 
 
 def param(default=dataclasses.MISSING, help="", **kwargs):  # noqa: A002 - mirrors click's keyword
@@ -40,8 +40,11 @@ def param(default=dataclasses.MISSING, help="", **kwargs):  # noqa: A002 - mirro
 class Config:
     """Base of every config dataclass (subclasses are decorated with ``@dataclass``).
 
-    Subclasses override :meth:`problems`; everything else is shared.
+    Subclasses override :meth:`problems`; everything else is shared. ``RENAMED`` maps a field's earlier name
+    to its name now, so that a ``config.json`` written before a rename still loads.
     """
+
+    RENAMED = {}
 
     def __post_init__(self):
         self.validate()
@@ -94,6 +97,7 @@ class Config:
         """Build from a dict (e.g. ``config.json``); unknown keys raise ``ValueError`` naming them."""
         if isinstance(d, cls):
             return d
+        d = {cls.RENAMED.get(k, k): v for k, v in d.items()}
         cls._check_keys(d)
         return cls(**d)
 
@@ -176,3 +180,48 @@ def one_of(config, name, choices):
     """Problem for field ``name`` when its value is not in ``choices``."""
     v = getattr(config, name)
     return [] if v in choices else [f"{name}={v!r} (must be one of {', '.join(map(str, choices))})"]
+
+
+@dataclasses.dataclass
+class RunConfig(Config):
+    """The run fields every trainer shares, declared once (a model's config derives from it).
+
+    A subclass redeclares a field to change its default or help (the field keeps its place), and extends
+    :meth:`problems` with ``super().problems()``.
+    """
+
+    epochs: int = param(100, "Total number of epochs (a resumed run stops at the same total).")
+    steps_per_epoch: int | None = param(None, "Training steps per epoch [default: one pass over the training images].")
+    batch_size: int = param(16, "Global batch size (split across replicas).")
+    seed: int = param(0, "Random seed (initial weights, dropout, data order).")
+    precision: str = param("float32", "Keras dtype policy of training; mixed_bfloat16 is faster on CPUs with bf16 "
+                                      "units (AMX), slower where bf16 is emulated. Exports are float32 whatever "
+                                      "the policy.")
+    jit_compile: bool = param(False, "Compile the train step with XLA (docs/speed.md).")
+    strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local GPUs, or the "
+                                     "logical CPUs without a GPU; multiworker: MultiWorkerMirroredStrategy over the "
+                                     "processes of TF_CONFIG or SLURM (--batch-size is the global batch).")
+    log_every: int = param(10, "TensorBoard step scalars every N steps.")
+
+    def problems(self):
+        bad = positive(self, "epochs", "batch_size", "log_every")
+        bad += positive(self, "steps_per_epoch", allow_none=True)
+        return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
+
+
+@dataclasses.dataclass
+class ImageRunConfig(RunConfig):
+    """:class:`RunConfig` plus the fields of a trainer on image folders (``DIR/train``, ``DIR/test``) or the demo
+    data: vgg19 and msrgan (mSRGAN and SRCNN)."""
+
+    image_size: int = param(96, "HR side S (S x S x 3). Folder images must be S x S; demo images are resized to it. "
+                                "The original: 96.")
+    val_steps: int | None = param(None, "Validation batches per epoch [default: the test split].")
+    data_dir: str | None = param(None, "Folder in the original layout DIR/train/NN_<id>.png and DIR/test/NN_<id>.png "
+                                       "(NN = class 00-12, 96x96 RGB). Default: the embedded demo data.")
+    demo_n: int = param(1300, "Number of demo images (train + test) when --data-dir is not given.")
+    augment: bool = param(False, "The original's training augmentation (flip, gamma, crop-and-zoom, box blur 1-4 px).")
+
+    def problems(self):
+        return super().problems() + positive(self, "image_size", "demo_n") + positive(self, "val_steps",
+                                                                                      allow_none=True)
