@@ -8,10 +8,10 @@ import numpy as np
 def _psnr_8bit(hr, sr):
     from data.metrics import psnr
 
-    return psnr(to_8bit(hr), to_8bit(sr))
+    return psnr(_uint8(hr), _uint8(sr))
 
 
-def to_8bit(x):
+def _uint8(x):
     """[0, 1] floats -> uint8 (rounded, clipped)."""
     return np.clip(np.rint(np.asarray(x, np.float32) * 255.0), 0, 255).astype(np.uint8)
 
@@ -38,7 +38,7 @@ def epoch_figure(images, epoch, step=None, cell_inches=1.6):
     for i in range(n):
         for j, (key, title) in enumerate(COLUMNS):
             ax = axes[i, j]
-            ax.imshow(to_8bit(images[key][i]), interpolation="nearest")
+            ax.imshow(_uint8(images[key][i]), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:

@@ -47,6 +47,7 @@ from keras import layers
 from data.engine import loop
 from data.engine.image_recipe import ImageRecipe
 from data.pipeline import downscale, hr_dataset
+from data.tf_metrics import psnr_8bit, ssim_8bit, to_8bit
 from msrgan.config import SRCNN_ARCHITECTURE_KEYS, SRCNNConfig
 from msrgan.layers import BicubicUpsampling
 
@@ -86,11 +87,6 @@ def build_srcnn(input_shape=(None, None, 3), scale=4, filters=FILTERS, kernel_si
     return keras.Model(inp, out, name="srcnn")
 
 
-def to_8bit(x):
-    """[-1, 1] -> 8-bit grey levels as float32 in [0, 255] (clipped and rounded, as saved images)."""
-    return tf.round(tf.clip_by_value((tf.cast(x, tf.float32) + 1.0) * 127.5, 0.0, 255.0))
-
-
 class SRCNN(keras.Model):
     """Training wrapper of an SRCNN ``network`` on HR batches in [-1, 1].
 
@@ -119,8 +115,7 @@ class SRCNN(keras.Model):
 
     def _scores(self, hr, sr):
         sr8, hr8 = to_8bit(sr), to_8bit(hr)
-        return {"psnr": tf.reduce_mean(tf.image.psnr(sr8, hr8, max_val=255.0)),
-                "ssim": tf.reduce_mean(tf.image.ssim(sr8, hr8, max_val=255.0))}
+        return {"psnr": tf.reduce_mean(psnr_8bit(hr8, sr8)), "ssim": tf.reduce_mean(ssim_8bit(hr8, sr8))}
 
     def train_step(self, data):
         hr = self._hr(data)

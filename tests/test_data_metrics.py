@@ -74,3 +74,36 @@ def test_qc_maps_locate_a_perturbed_region():
     assert metrics.ssim(ref, test) == pytest.approx(smap[3:-3, 3:-3].mean())
     with pytest.raises(ValueError, match="shape"):
         metrics.abs_error_map(ref, test[:8])
+
+
+# ------------------------------------------------------------------ the TF metrics of every test_step
+def test_tf_metrics_equal_data_metrics():
+    """data.tf_metrics (validation PSNR/SSIM of every test_step) against data.metrics, per image."""
+    import tensorflow as tf
+
+    from data.tf_metrics import psnr_8bit, ssim_8bit
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (3, 20, 17, 3)).astype(np.float32)
+    sr = np.clip(hr + rng.normal(0, 12, hr.shape).round(), 0, 255).astype(np.float32)
+    got_p = psnr_8bit(tf.constant(hr), tf.constant(sr)).numpy()
+    got_s = ssim_8bit(tf.constant(hr), tf.constant(sr)).numpy()
+    for i in range(3):
+        assert got_p[i] == pytest.approx(metrics.psnr(hr[i].astype(np.uint8), sr[i].astype(np.uint8)), abs=1e-4)
+        assert got_s[i] == pytest.approx(metrics.ssim(hr[i].astype(np.uint8), sr[i].astype(np.uint8)), abs=1e-5)
+
+
+def test_srcnn_and_msrgan_validation_scores_are_data_metrics():
+    """Both test_steps score with data.tf_metrics: SRCNN's batch SSIM is the mean of data.metrics.ssim."""
+    import tensorflow as tf
+
+    from data.io import from_model_range
+    from msrgan.srcnn import SRCNN, build_srcnn
+
+    rng = np.random.default_rng(1)
+    hr = rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)
+    sr = np.clip(hr + rng.normal(0, 0.1, hr.shape), -1, 1).astype(np.float32)
+    scores = SRCNN(build_srcnn((None, None, 3), 4, (4, 2)))._scores(tf.constant(hr), tf.constant(sr))
+    hr8, sr8 = from_model_range(hr), from_model_range(sr)
+    assert float(scores["ssim"]) == pytest.approx(np.mean([metrics.ssim(a, b) for a, b in zip(hr8, sr8)]), abs=1e-5)
+    assert float(scores["psnr"]) == pytest.approx(np.mean([metrics.psnr(a, b) for a, b in zip(hr8, sr8)]), abs=1e-3)
