@@ -48,7 +48,7 @@ class CycleGANConfig(RunConfig):
     dct_both: bool = param(False, "Also low-pass F(b) in the B->A->B cycle.")
     lambda_cycle: float = param(10.0, "Cycle-consistency weight lambda.")
     lambda_identity: float = param(0.5, "Identity loss weight, relative to lambda=10 (the reference's 0.5; 0 "
-                                             "lets G draw contrast-inverted nuclei, README).")
+                                             "lets G draw contrast-inverted nuclei, docs/cyclegan_dct.md).")
     lambda_polarity: float = param(0.0, "Weight of the polarity anchor mean(relu(0.5 - corr(mask, G(mask)))) "
                                         "against contrast-inverted nuclei (not in the reference).")
     pool_size: int = param(50, "Image pool size per discriminator.")
@@ -104,12 +104,12 @@ class CycleGANConfig(RunConfig):
 
 
 PRESETS = {
-    # 2-core CPU (PRESET_HELP): the reduced networks of the README's measured runs and the reference's identity loss
-    # (0.5), without which G learned contrast-inverted nuclei (README, "Why the mapping inverted"). float32, not
+    # 2-core CPU (PRESET_HELP): the reduced networks of docs/cyclegan_dct.md's measured runs and the reference's identity loss
+    # (0.5), without which G learned contrast-inverted nuclei (docs/cyclegan_dct.md, "Why the mapping inverted"). float32, not
     # bf16: at these widths the step is overhead-bound and float32 was faster on the AVX-512-bf16 EPYC (0.136 vs
     # 0.157 s/step, benchmarks/cyclegan_train.py), and CPUs without bf16 units emulate it slowly. 4000 steps:
     # at 2500 one of six runs of the 3-seed ablation drew nuclei of too uneven brightness for Otsu (Dice 0.585,
-    # README). Keys are CycleGANConfig fields; d_filters follows filters.
+    # docs/cyclegan_dct.md). Keys are CycleGANConfig fields; d_filters follows filters.
     "cpu": dict(crop=128, n_blocks=6, filters=16, d_filters=16, precision="float32", lambda_identity=0.5,
                 epochs=8, epochs_decay=8, steps_per_epoch=250),
 }

@@ -21,7 +21,7 @@ on pooled, detached fakes)::
     d_b_loss  = 0.5 * (mean((D_B(b) - 1)^2) + mean(D_B(pool_B(G(a)))^2))
 
 ``train_step`` returns these keys (the names used in TensorBoard, tests and
-the README) plus ``lr``, the current learning rate.
+docs/running.md) plus ``lr``, the current learning rate.
 """
 
 from __future__ import annotations

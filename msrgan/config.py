@@ -109,7 +109,7 @@ class SRCNNConfig(ImageRunConfig):
     """Hyper-parameters of the SRCNN baseline (Dong et al. 2014, 9-1-5, 64/32 filters) and its training run.
 
     Trained on the same data and bicubic downscale as mSRGAN (MSE on the 4x
-    bicubic upsampling, Adam instead of the paper's SGD: see the README).
+    bicubic upsampling, Adam instead of the paper's SGD: see docs/departures.md).
     """
 
     # network

@@ -7,7 +7,7 @@ uniform) convolution kernels, fully connected kernels from a truncated normal
 (std 0.1) with zero biases. The original's stride-1 ``conv2d_transpose`` is a
 plain convolution (with a transposed, flipped kernel), so a ``Conv2D`` is used.
 
-Departures (named options, see the README): dropout is active only in
+Departures (named options, see docs/departures.md): dropout is active only in
 training (the original's ``tf.nn.dropout`` also ran at inference);
 ``sync_bn`` synchronises BN statistics across replicas under a distribution
 strategy so that a mirrored step equals a single-device step.

@@ -19,7 +19,7 @@ It is trained by the engine (:mod:`data.engine`) by
 ``srcnn.keras`` (float32, input (None, None, 3), from the epoch with the best
 validation PSNR) and ``export.json``.
 
-Departures from the paper (options, see the README):
+Departures from the paper (options, see docs/departures.md):
 
 - The output has the HR size: the paper's convolutions are ``valid`` (its
   output is f1 + f2 + f3 - 3 = 12 px smaller than its input, and its loss

@@ -1,6 +1,6 @@
 """Contrast inversion: the polarity measures, and the symmetry of the CycleGAN loss that lets G invert.
 
-The cause (README, "Why the mapping inverted"): with ``lambda_identity=0`` the
+The cause (docs/cyclegan_dct.md, "Why the mapping inverted"): with ``lambda_identity=0`` the
 generators' cycle losses are exactly invariant under (G, F) -> (G o N, N o F),
 N(a) = -a the negated mask, which turns bright nuclei into dark ones; only the
 adversarial terms could tell the two apart. The identity loss breaks the symmetry.

@@ -125,7 +125,7 @@ def test_unwritable_parent_of_a_new_output_is_one_line(tmp_path):
 
 
 def test_size_beyond_the_limit_is_refused_before_any_work(tmp_path):
-    MAX_SIZE = 4096  # data.prepare.MAX_SIZE, documented in the README
+    MAX_SIZE = 4096  # data.prepare.MAX_SIZE, documented in docs/running.md
     for args in (["hpa", tmp_path / "missing", tmp_path / "o"], ["masks", tmp_path / "o"]):
         result = _invoke(*args, "--size", "100000")
         assert result.exit_code == 2 and "--size" in result.output and str(MAX_SIZE) in result.output, result.output

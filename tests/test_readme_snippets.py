@@ -1,4 +1,5 @@
-"""The README's code blocks marked ``<!-- snippet: after COMMAND -->`` run as written once COMMAND has run.
+"""The code blocks of the README and docs/ marked ``<!-- snippet: after COMMAND -->`` run as written once COMMAND has
+run.
 
 COMMAND's results are stood in for by tiny models in ``tmp_path`` (``make demo`` is never run here);
 the snippet then runs there in a subprocess. Unmarked blocks are usage synopses: their modules must exist.
@@ -16,9 +17,10 @@ import pytest
 
 from conftest import ROOT
 
-SNIPPET = re.compile(r"<!-- snippet: after (.+?) -->\n```(\w+)\n(.*?)```", re.S)
-BLOCK = re.compile(r"(<!-- snippet: after .+? -->\n)?```(\w*)\n(.*?)```", re.S)
-README = (ROOT / "README.md").read_text()
+SNIPPET = re.compile(r"^<!-- snippet: after ([^\n]+?) -->\n```(\w+)\n(.*?)```", re.S | re.M)
+BLOCK = re.compile(r"(^<!-- snippet: after [^\n]+? -->\n)?^```(\w*)\n(.*?)```", re.S | re.M)
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+README = "\n".join(page.read_text() for page in PAGES)
 SNIPPETS = SNIPPET.findall(README)
 
 
@@ -45,7 +47,8 @@ def _after_cyclegan_train(root):
         build_generator(n_blocks=1, filters=4, name=name).save(run / f"{name}.keras")
 
 
-SETUPS = {"make demo": _after_make_demo, "python -m cyclegan_dct.train --preset cpu": _after_cyclegan_train}
+SETUPS = {"make demo": _after_make_demo, "python -m cyclegan_dct.train --preset cpu": _after_cyclegan_train,
+          "nothing": lambda root: None}
 
 
 def test_snippets_are_marked_and_synopses_name_real_modules():

@@ -197,7 +197,7 @@ class RunConfig(Config):
     precision: str = param("float32", "Keras dtype policy of training; mixed_bfloat16 is faster on CPUs with bf16 "
                                       "units (AMX), slower where bf16 is emulated. Exports are float32 whatever "
                                       "the policy.")
-    jit_compile: bool = param(False, "Compile the train step with XLA (docs/speed.md).")
+    jit_compile: bool = param(False, "Compile the train step with XLA (docs/measurements.md, 'Speed options').")
     strategy: str = param("default", "default: one device; mirrored: MirroredStrategy over the local GPUs, or the "
                                      "logical CPUs without a GPU; multiworker: MultiWorkerMirroredStrategy over the "
                                      "processes of TF_CONFIG or SLURM (--batch-size is the global batch).")
