@@ -73,7 +73,8 @@ def cluster_resolver():
             return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=int(raw_port))
         return slurm_cpu_resolver(int(raw_port))
     raise ValueError("--strategy multiworker: TF_CONFIG is not set; start the workers with "
-                     "scripts/launch_workers.py (one machine) or set TF_CONFIG / run under srun (see docs/multiworker.md)")
+                     "scripts/launch_workers.py (one machine) or set TF_CONFIG / run under srun "
+                     "(see docs/multiworker.md)")
 
 
 def slurm_cpu_resolver(port_base=SLURM_PORT_BASE):
