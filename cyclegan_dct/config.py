@@ -106,7 +106,8 @@ class CycleGANConfig(RunConfig):
 PRESETS = {
     # 2-core CPU (PRESET_HELP): the reduced networks of docs/cyclegan_dct.md's measured runs and the reference's
     # identity loss (0.5), without which G learned contrast-inverted nuclei (docs/cyclegan_dct.md, "Why the mapping
-    # inverted"). float32, not bf16: at these widths the step is overhead-bound and float32 was faster on the AVX-512-bf16 EPYC (0.136 vs
+    # inverted"). float32, not bf16: at these widths the step is overhead-bound and float32 was faster on the
+    # AVX-512-bf16 EPYC (0.136 vs
     # 0.157 s/step, benchmarks/cyclegan_train.py), and CPUs without bf16 units emulate it slowly. 4000 steps:
     # at 2500 one of six runs of the 3-seed ablation drew nuclei of too uneven brightness for Otsu (Dice 0.585,
     # docs/cyclegan_dct.md). Keys are CycleGANConfig fields; d_filters follows filters.
