@@ -140,7 +140,7 @@ class EvalConfig(Config):
     """StarDist training budget and architecture of ``python -m cyclegan_dct.evaluate`` (defaults: StarDist's
     ``Config2D`` and its example notebook, grid 2: 32 rays, U-Net depth 3 with 32 base filters, 256x256 patches,
     batch 4, 400 epochs of 100 steps, lr 3e-4). ``patch_size=None`` (the default): fitted to the training
-    images by :func:`cyclegan_dct.evaluation.fit_patch_size`, the largest multiple of 16 and of
+    images by :func:`data.stardist_training.fit_patch_size`, the largest multiple of 16 and of
     ``grid * 2**unet_depth`` that fits the smallest one, at most 256 (StarDist's 256 for images >= 256 px)."""
 
     n_rays: int = param(32, "StarDist rays.")

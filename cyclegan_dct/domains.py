@@ -124,37 +124,39 @@ def _check_size(path, arr, crop):
         raise ImageError(path, f"size {arr.shape[0]}x{arr.shape[1]} is smaller than the crop {crop}")
 
 
-def load_label_folder(folder, crop=0):
-    """Label images (H, W) from the TIFF/PNG files of ``folder``; ImageError names a bad file."""
+def _read_folder(folder, what, crop, convert):
+    """``convert(image)`` of every PNG/TIFF of ``folder`` (checked against ``crop``); ImageError names a bad
+    file (``convert`` raises ``ValueError`` for a bad image)."""
     paths = list_images(folder)
     if not paths:
-        raise ImageError(folder, "no PNG/TIFF label images in this folder")
+        raise ImageError(folder, f"no PNG/TIFF {what} in this folder")
     out = []
     for p in paths:
-        lab = read_image(p)
-        if lab.ndim != 2:
-            raise ImageError(p, f"a label image must be 2D (H, W), got shape {lab.shape}")
-        if not lab.any():
-            raise ImageError(p, "label image has no foreground")
-        _check_size(p, lab, crop)
-        out.append(lab)
+        img = read_image(p)
+        try:
+            out.append(convert(img))
+        except ValueError as e:
+            raise ImageError(p, str(e)) from e
+        _check_size(p, img, crop)
     return out
+
+
+def _label_image(lab):
+    if lab.ndim != 2:
+        raise ValueError(f"a label image must be 2D (H, W), got shape {lab.shape}")
+    if not lab.any():
+        raise ValueError("label image has no foreground")
+    return lab
+
+
+def load_label_folder(folder, crop=0):
+    """Label images (H, W) from the TIFF/PNG files of ``folder``; ImageError names a bad file."""
+    return _read_folder(folder, "label images", crop, _label_image)
 
 
 def load_image_folder(folder, channels=1, crop=0):
     """Domain-B images from ``folder`` as float32 (H, W, channels) in [-1, 1]; ImageError names a bad file."""
-    paths = list_images(folder)
-    if not paths:
-        raise ImageError(folder, "no PNG/TIFF images in this folder")
-    out = []
-    for p in paths:
-        img = read_image(p)
-        _check_size(p, img, crop)
-        try:
-            out.append(image_to_input(img, channels))
-        except ValueError as e:
-            raise ImageError(p, str(e)) from e
-    return out
+    return _read_folder(folder, "images", crop, lambda img: image_to_input(img, channels))
 
 
 def fit_stats(like):

@@ -33,6 +33,24 @@ def _reset_dtype_policy():
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.fixture(autouse=True)
+def _fast_tests_train_nothing(request, monkeypatch):
+    """The ``slow`` marker tells the truth: a test without it that trains a model (``keras.Model.fit``) or starts a
+    subprocess fails, naming what it did (``make test-fast`` promises neither)."""
+    if request.node.get_closest_marker("slow") is None:
+        def refuse(what):
+            def call(*args, **kwargs):
+                raise AssertionError(f"{what} in a test not marked slow: mark it @pytest.mark.slow")
+            return call
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", refuse("a subprocess"))
+        if "keras" in sys.modules:
+            import keras
+
+            monkeypatch.setattr(keras.Model, "fit", refuse("model training (keras.Model.fit)"))
+    yield
+
+
 def read_events(folder):
     """``{tag: [(step, value), ...]}`` of every event file under ``folder`` (scalars as floats, images as None)."""
     import tensorflow as tf

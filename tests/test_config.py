@@ -53,3 +53,22 @@ def test_mask_stats_uses_the_idiom():
 def test_eval_config_names_patch_size():
     with pytest.raises(ValueError, match="patch_size=100"):
         EvalConfig(patch_size=100)
+
+
+def test_run_fields_are_declared_once_and_renamed_keys_still_load(tmp_path):
+    """RunConfig holds the run fields of every trainer; a config.json written before a rename still loads, so
+    an older run folder resumes (check_resume compares the loaded keys)."""
+    from data.engine.config import RunConfig
+    from msrgan.config import MSRGANConfig, SRCNNConfig
+    from vgg19.config import VGG19Config
+
+    run_fields = set(RunConfig.field_names())
+    for cls in (VGG19Config, MSRGANConfig, SRCNNConfig, CycleGANConfig):
+        assert issubclass(cls, RunConfig) and run_fields <= set(cls.field_names())
+        with pytest.raises(ValueError, match="strategy='tpu'"):
+            cls(strategy="tpu")
+    old = {**CycleGANConfig().to_dict(), "disc_filters": 8, "learning_rate": 3e-4}
+    del old["d_filters"], old["lr"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    loaded = CycleGANConfig.load(tmp_path / "config.json")
+    assert (loaded.d_filters, loaded.lr) == (8, 3e-4)

@@ -8,7 +8,8 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 
-from cyclegan_dct import evaluate, evaluation
+from cyclegan_dct import evaluate
+from data import stardist_training as evaluation
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--n-rays", "8", "--grid", "2",
         "--unet-depth", "2", "--unet-filters", "8", "--no-optimize-thresholds"]

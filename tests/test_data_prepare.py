@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from data import io, layout, synthetic
@@ -72,6 +73,7 @@ def test_masks_like_errors_leave_no_output(tmp_path):
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_module_entry_point(tmp_path):
     run = subprocess.run([sys.executable, "-m", "data.prepare", "masks", str(tmp_path / "o"), "--n", "1",
                           "--size", "32"], capture_output=True, text=True)

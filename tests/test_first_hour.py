@@ -78,11 +78,12 @@ def test_training_log_is_plain_when_stdout_is_not_a_terminal(tmp_path):
     assert len([line for line in stdout if re.match(r"3/3 - \S+ - ", line)]) == 2  # one line per epoch
 
 
+@pytest.mark.slow
 def test_stardist_fit_uses_our_verbosity(capsys):
     """StarDist calls fit(verbose=1); inside its training we make it one line per epoch off a terminal."""
     import keras
 
-    from cyclegan_dct.evaluation import _fit_verbosity
+    from data.stardist_training import _fit_verbosity
 
     inp = keras.Input((2,))
     model = keras.Model(inp, keras.layers.Dense(1)(inp))

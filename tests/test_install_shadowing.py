@@ -13,6 +13,8 @@ import pytest
 
 PACKAGES = ("data", "vgg19", "msrgan", "cyclegan_dct")
 
+pytestmark = pytest.mark.slow  # each test starts a Python subprocess
+
 
 @pytest.mark.parametrize("module", ["data.prepare", "msrgan.train", "cyclegan_dct.train", "vgg19.evaluate"])
 def test_cli_runs_from_a_folder_with_same_named_empty_folders(tmp_path, module):

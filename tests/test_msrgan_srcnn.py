@@ -75,6 +75,7 @@ TINY = ["--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "2", "--image
         "--val-steps", "1"]
 
 
+@pytest.mark.slow
 def test_train_model_srcnn_on_the_scaffold_exports_best_float32_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # default run folder backup/srcnn, logs/srcnn
     r = CliRunner().invoke(train.main, ["--model", "srcnn", *TINY, "--precision", "mixed_bfloat16"])
@@ -101,6 +102,7 @@ def test_train_model_srcnn_on_the_scaffold_exports_best_float32_model(tmp_path, 
     assert r.exit_code == 0 and "done: epoch 2, step 4" in r.output, r.output
 
 
+@pytest.mark.slow
 def test_srcnn_exports_the_best_validation_epoch(tmp_path, monkeypatch):
     """The scaffold's monitor: an epoch with a lower val_psnr leaves srcnn.keras and export.json alone."""
     from data.engine import loop as training

@@ -43,13 +43,13 @@ import pytest
 
 from conftest import KILL_SCRIPT, ROOT, run_cli
 
-pytestmark = pytest.mark.slow  # starts TensorFlow clusters in subprocesses
-
 LAUNCHER = ROOT / "scripts" / "launch_workers.py"
 RTOL = 1e-4
 RTOL_CYCLEGAN_LATER = 1e-3  # epochs after the first (module docstring)
 THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 TIMEOUT = 900
+# starts TensorFlow clusters in subprocesses; the launcher's own time limit comes before the test's
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT + 120)]
 
 VGG = ("vgg19.train", ["--image-size", "32", "--base-filters", "4", "--dense-units", "8", "--demo-n", "100",
                        "--batch-size", "8", "--lr", "1e-2", "--epochs", "2", "--steps-per-epoch", "2", "--seed", "3"])

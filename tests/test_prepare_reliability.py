@@ -103,6 +103,7 @@ def _labels(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_unwritable_output_folder_is_one_line(tmp_path):
     src = _hpa_input(tmp_path / "in")
     out = tmp_path / "out"
@@ -113,6 +114,7 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     assert not any(out.iterdir()) and sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
 
 
+@pytest.mark.slow
 def test_unwritable_parent_of_a_new_output_is_one_line(tmp_path):
     parent = tmp_path / "parent"
     parent.mkdir()

@@ -46,6 +46,8 @@ assert not failed, failed
 assert not any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules)
 """
 
+pytestmark = pytest.mark.slow  # each test starts a Python subprocess
+
 
 def _import_blocked(modules):
     return subprocess.run([sys.executable, "-c", BLOCKER, *modules], capture_output=True, text=True)

@@ -138,6 +138,7 @@ def test_stale_temporaries_of_our_pattern_only_are_removed(tmp_path):
     assert not list((run / "ckpt").iterdir())
 
 
+@pytest.mark.slow
 def test_training_state_restores_weights_optimizer_and_epoch(tmp_path):
     model = _tiny_model()
     opt = keras.optimizers.Adam(1e-2)

@@ -29,7 +29,7 @@ class Recipe:
     and ``mode`` (export only the best epoch by this epoch log, ``"max"`` or
     ``"min"``, e.g. ``"val_accuracy"``; the checkpoint still holds the last
     epoch; ``None``: export every epoch); ``export_rule`` (a sentence saying
-    which epoch the exports hold, written to ``export.json``).
+    which epoch the exports hold, written to ``export.json``); ``validation_steps``.
     """
 
     config_class = None
@@ -37,6 +37,8 @@ class Recipe:
     monitor = None
     mode = "max"
     export_rule = None
+    validation_steps = None
+    """Validation batches per epoch (``None``: the whole validation set)."""
 
     def __init__(self, config):
         if self.config_class is None:
@@ -77,11 +79,6 @@ class Recipe:
     def n_train(self):
         """Number of training images (needed only when ``steps_per_epoch`` is not set)."""
         raise NotImplementedError(f"{type(self).__name__}: set steps_per_epoch or define n_train()")
-
-    @property
-    def validation_steps(self):
-        """Validation batches per epoch (``None``: the whole validation set)."""
-        return None
 
     @property
     def log_every(self):

@@ -1,0 +1,121 @@
+"""StarDist2D trained on our data: the segmenter of the downstream evaluations (``cyclegan_dct.evaluate``).
+
+Schmidt et al. 2018, the ``stardist`` package, with the 2D example's
+normalisation (percentiles 1 / 99.8, ``csbdeep.utils.normalize``) and
+augmenter. ``config`` is any object with StarDist's budget and architecture
+fields (``n_rays``, ``grid``, ``unet_depth``, ``unet_filters``, ``patch_size``,
+``batch_size``, ``epochs``, ``steps_per_epoch``, ``val_fraction``,
+``optimize_thresholds``, ``seed``), e.g. :class:`cyclegan_dct.config.EvalConfig`.
+StarDist and TensorFlow are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import numpy as np
+
+MAX_AUTO_PATCH = 256
+"""The largest training patch :func:`fit_patch_size` picks (StarDist's 256 for images >= 256 px)."""
+
+
+def fit_patch_size(smallest, grid=2, unet_depth=3, cap=MAX_AUTO_PATCH, multiple=16):
+    """The largest StarDist training patch that fits an image of ``smallest`` px: a multiple of
+    ``multiple`` and of ``grid * 2**unet_depth`` (StarDist's divisibility rule), at most ``cap``.
+
+    ``fit_patch_size(64) == 64``, ``fit_patch_size(100) == 96``, ``fit_patch_size(512) == 256``.
+    """
+    step = math.lcm(int(multiple), int(grid) * 2 ** int(unet_depth))
+    size = min(int(smallest), int(cap)) // step * step
+    if size < step:
+        raise ValueError(f"the smallest synthetic image ({smallest} px) is smaller than the smallest StarDist "
+                         f"patch ({step} px for grid {grid}, U-Net depth {unet_depth})")
+    return size
+
+
+def _normalize(img):
+    from csbdeep.utils import normalize
+
+    return normalize(np.asarray(img, np.float32), 1, 99.8, axis=(0, 1)).astype(np.float32)
+
+
+def _augment(x, y):
+    """StarDist's 2D example augmenter: random axis permutation and flips of image and labels, a random
+    intensity change ``x * U(0.6, 2) + U(-0.2, 0.2)`` and Gaussian noise of std ``0.02 * U(0, 1)``."""
+    perm = tuple(np.random.permutation(2))
+    x = x.transpose(perm + tuple(range(2, x.ndim)))
+    y = y.transpose(perm)
+    for ax in (0, 1):
+        if np.random.rand() > 0.5:
+            x, y = np.flip(x, axis=ax), np.flip(y, axis=ax)
+    x = x * np.random.uniform(0.6, 2) + np.random.uniform(-0.2, 0.2)
+    x = x + 0.02 * np.random.uniform(0, 1) * np.random.normal(0, 1, x.shape)
+    return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y)
+
+
+@contextlib.contextmanager
+def _fit_verbosity(keras_model):
+    """StarDist calls ``fit(verbose=1)``: use ours instead (one line per epoch when stdout is not a terminal).
+
+    And ``shuffle=False``: its input is a Python iterator, for which Keras ignores
+    its default ``shuffle=True`` with a warning (StarDist's data class shuffles itself).
+    """
+    from data.engine.loop import fit_verbosity
+
+    fit = keras_model.fit
+
+    def quiet_fit(*args, **kwargs):
+        return fit(*args, **{**kwargs, "verbose": fit_verbosity(), "shuffle": False})
+
+    keras_model.fit = quiet_fit
+    try:
+        yield
+    finally:
+        del keras_model.fit
+
+
+def train_stardist(images, labels, config, basedir, name="model"):
+    """Train a StarDist2D on (images, labels); the last ``val_fraction`` of the pairs (at least one)
+    validate and tune the thresholds. Returns (model, {"n_train", "n_val", "train_s", "thresholds_s"})."""
+    import keras
+    from stardist import fill_label_holes
+    from stardist.models import Config2D, StarDist2D
+
+    if len(images) < 2:
+        raise ValueError(f"need at least 2 training pairs (one for validation), got {len(images)}")
+    small = min(min(x.shape[:2]) for x in images)
+    if config.patch_size > small:
+        raise ValueError(f"patch_size {config.patch_size} is larger than the smallest training image ({small} px)")
+    keras.utils.set_random_seed(config.seed)
+    X = [_normalize(x) for x in images]
+    Y = [fill_label_holes(np.asarray(y).astype(np.int32)) for y in labels]
+    n_val = max(1, int(round(config.val_fraction * len(X))))
+    Xt, Yt, Xv, Yv = X[:-n_val], Y[:-n_val], X[-n_val:], Y[-n_val:]
+    conf = Config2D(
+        n_rays=config.n_rays,
+        grid=(config.grid, config.grid),
+        n_channel_in=1,
+        unet_n_depth=config.unet_depth,
+        unet_n_filter_base=config.unet_filters,
+        train_patch_size=(config.patch_size, config.patch_size),
+        train_batch_size=config.batch_size,
+        train_epochs=config.epochs,
+        train_steps_per_epoch=config.steps_per_epoch,
+        use_gpu=False,
+    )
+    model = StarDist2D(conf, name=name, basedir=str(basedir))
+    t0 = time.perf_counter()
+    with _fit_verbosity(model.keras_model):
+        model.train(Xt, Yt, validation_data=(Xv, Yv), augmenter=_augment, seed=config.seed)
+    t1 = time.perf_counter()
+    if config.optimize_thresholds:
+        model.optimize_thresholds(Xv, Yv)
+    t2 = time.perf_counter()
+    return model, {"n_train": len(Xt), "n_val": len(Xv), "train_s": t1 - t0, "thresholds_s": t2 - t1}
+
+
+def predict_labels(model, images):
+    """StarDist instance labels (int32 (H, W)) for each image."""
+    return [model.predict_instances(_normalize(x), show_tile_progress=False)[0] for x in images]
