@@ -3,6 +3,7 @@ best-epoch export, float32 exports, stale temporaries, atomic writes."""
 
 import dataclasses
 import json
+import os
 
 import keras
 import numpy as np
@@ -252,3 +253,52 @@ def test_tensorboard_after_a_kill_and_resume_has_each_step_once(tmp_path):
     assert max(v for _, v in train_events["batch_loss"]) < 1e6  # the stale values are gone
     assert [s for s, _ in train_events["epoch_loss"]] == [2, 4, 6]
     assert [s for s, _ in read_events(logs / "validation")["epoch_accuracy"]] == [2, 4, 6]
+
+
+# ------------------------------------------------------------------ corrupt checkpoints, one process per run folder
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.slow
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one_or_names_the_file(tmp_path, caplog):
+    run, logs = tmp_path / "run", tmp_path / "logs"
+    training.train(_spec(TinyConfig()), run, logs, verbose=0, keep_checkpoints=2)
+    _truncate(next((run / "ckpt").glob("ckpt-2.data-*")))
+    config_before = (run / "config.json").read_text()
+    with pytest.raises(ValueError, match=r"ckpt-2: the checkpoint is corrupt or incomplete .*--no-resume") as e:
+        training.train(_spec(TinyConfig(epochs=3)), run, logs, verbose=0, keep_checkpoints=1)
+    assert "\n" not in str(e.value) and (run / "config.json").read_text() == config_before
+    with caplog.at_level("WARNING"):
+        result = training.train(_spec(TinyConfig(epochs=3)), run, logs, verbose=0, keep_checkpoints=2)
+    assert "resuming from the previous one" in caplog.text and result["step"] == 6  # epochs 2 and 3 again
+    # a garbage pointer is rebuilt from the files; a missing index file is named
+    (run / "ckpt" / "checkpoint").write_text("not a checkpoint state {{{")
+    with caplog.at_level("WARNING"):
+        assert training.train(_spec(TinyConfig(epochs=4)), run, logs, verbose=0, keep_checkpoints=2)["step"] == 8
+    assert "unreadable checkpoint pointer" in caplog.text
+    (run / "ckpt" / "ckpt-4.index").unlink()
+    with pytest.raises(ValueError, match="ckpt-4: the checkpoint is corrupt or incomplete .its index file is missing"):
+        training.train(_spec(TinyConfig(epochs=5)), run, logs, verbose=0, keep_checkpoints=1)
+
+
+@pytest.mark.slow
+def test_a_second_trainer_on_the_same_run_folder_is_refused_and_a_dead_holder_is_replaced(tmp_path, caplog):
+    import socket
+
+    from data.engine.lock import LOCK_FILE
+
+    run, logs = tmp_path / "run", tmp_path / "logs"
+    training.train(_spec(TinyConfig(epochs=1)), run, logs, verbose=0)
+    assert not (run / LOCK_FILE).exists()  # released at the end
+    host = socket.gethostname()
+    (run / LOCK_FILE).write_text(json.dumps({"host": host, "pid": os.getppid(), "since": "then"}))  # alive
+    before = sorted(p.name for p in run.rglob("*"))
+    with pytest.raises(ValueError, match=f"in use by PID {os.getppid()} on {host} since then"):
+        training.train(_spec(TinyConfig(epochs=2)), run, logs, verbose=0)
+    assert sorted(p.name for p in run.rglob("*")) == before
+    (run / LOCK_FILE).write_text(json.dumps({"host": host, "pid": 2**22 + 12345, "since": "then"}))  # gone
+    with caplog.at_level("INFO"):
+        assert training.train(_spec(TinyConfig(epochs=2)), run, logs, verbose=0)["step"] == 4
+    assert "taking over the lock" in caplog.text and not (run / LOCK_FILE).exists()

@@ -33,6 +33,25 @@ def check_finite(logs, where):
             raise NonFiniteLossError(f"{k} = {f} {where}; training stopped, the last good checkpoint is kept")
 
 
+def _first_line(error, limit=200):
+    text = str(getattr(error, "message", error)).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:limit]
+
+
+def _unreadable(prefix):
+    """Why the checkpoint ``prefix`` cannot be read (its index or a data shard missing, cut short or failing its
+    checksum), or None. Reads every saved tensor once."""
+    if not Path(prefix + ".index").is_file():
+        return "its index file is missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as e:  # noqa: BLE001 - DataLossError, NotFoundError, OutOfRangeError...: the file is bad
+        return _first_line(e)
+    return None
+
+
 class TrainingState:
     """Full training state (networks, optimizers, epoch) in ``run_dir/ckpt``.
 
@@ -45,24 +64,86 @@ class TrainingState:
     def __init__(self, run_dir, keep=1, scratch=None, **trackables):
         self.directory = Path(run_dir) / "ckpt"
         self.scratch = None if scratch is None else Path(scratch)
+        self.keep = int(keep)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **trackables)
+        if self.scratch is None:
+            self._repair_pointer()
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(self.scratch or self.directory), max_to_keep=keep, checkpoint_name="ckpt"
         )
+        self.restored_from = None
+
+    def _repair_pointer(self):
+        """A ``ckpt/checkpoint`` pointer that is not a checkpoint state (garbage, cut short) is rewritten from the
+        checkpoint files on disk, saying so (the manager would fail on it with a parse error)."""
+        pointer = self.directory / "checkpoint"
+        if not pointer.is_file():
+            return
+        tf_log = logging.getLogger("tensorflow")
+        level = tf_log.level
+        tf_log.setLevel(logging.ERROR)  # TensorFlow logs its parse error and ignores the file: we say it once
+        try:
+            state = tf.train.get_checkpoint_state(str(self.directory))
+            reason = "not a checkpoint state" if state is None else None
+        except Exception as e:  # noqa: BLE001 - text_format.ParseError and friends: any unreadable pointer
+            reason = _first_line(e)
+        finally:
+            tf_log.setLevel(level)
+        if reason is None:
+            return
+        found = self.on_disk()
+        log.warning("%s: unreadable checkpoint pointer (%s); rebuilt from the files: %s", pointer, reason,
+                    ", ".join(Path(p).name for p in found) or "no checkpoint")
+        pointer.unlink()
+        if found:
+            tf.compat.v1.train.update_checkpoint_state(str(self.directory), found[0], list(reversed(found)))
+
+    def on_disk(self):
+        """The checkpoints in ``ckpt/`` whose index file exists, newest (highest number) first."""
+        found = []
+        for index in self.directory.glob("ckpt-*.index"):
+            number = index.name[len("ckpt-"):-len(".index")]
+            if number.isdigit():
+                found.append((int(number), str(index)[:-len(".index")]))
+        return [prefix for _, prefix in sorted(found, reverse=True)]
 
     @property
     def latest(self):
+        """The checkpoint a resume starts from (after :meth:`restore`: the one it restored)."""
+        if self.restored_from:
+            return self.restored_from
         return tf.train.latest_checkpoint(str(self.directory)) if self.scratch else self.manager.latest_checkpoint
 
     def restore(self):
-        """Restore the latest checkpoint if any; return the number of completed epochs."""
-        if not self.latest:
+        """Restore the latest readable checkpoint if any; return the number of completed epochs.
+
+        A checkpoint whose files are cut short, corrupt or missing raises ``ValueError`` naming it and saying what
+        to do; with ``keep >= 2`` the previous readable checkpoint is restored instead, saying so.
+        """
+        pointed = self.latest
+        candidates = self.on_disk()
+        if pointed and pointed not in candidates:
+            candidates.insert(0, pointed)  # named by the pointer, its index file is gone: reported below
+        if not candidates:
             return 0
+        newest = candidates[0]
+        problem = _unreadable(newest)
+        chosen = newest
+        if problem:
+            older = next((c for c in candidates[1:] if not _unreadable(c)), None) if self.keep >= 2 else None
+            if older is None:
+                raise ValueError(f"{newest}: the checkpoint is corrupt or incomplete ({problem}); start anew with "
+                                 "--no-resume, or keep older checkpoints with --keep-checkpoints 2 so that a run "
+                                 "can fall back to the previous one")
+            log.warning("%s: the checkpoint is corrupt or incomplete (%s); resuming from the previous one, %s",
+                        newest, problem, older)
+            chosen = older
         try:
-            self.checkpoint.restore(self.latest).assert_existing_objects_matched()
+            self.checkpoint.restore(chosen).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as e:
-            raise ValueError(f"{self.latest}: cannot restore checkpoint ({e})") from e
+            raise ValueError(f"{chosen}: cannot restore checkpoint ({_first_line(e)})") from e
+        self.restored_from = chosen
         return int(self.epoch.numpy())
 
     def save(self, epoch):

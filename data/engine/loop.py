@@ -33,6 +33,7 @@ import tensorflow as tf
 from data.engine.checkpoint import CheckpointCallback, TrainingState
 from data.engine.distribute import make_strategy, set_precision
 from data.engine.exports import Exporter, read_record
+from data.engine.lock import RunLock
 from data.engine.multiworker import ChiefOnly, after_save_barrier, is_chief, scratch_dir, shard_by_data
 from data.engine.recipe import Recipe
 from data.engine.resume import apply_learning_rates, constant_learning_rates
@@ -68,15 +69,19 @@ def train(recipe, backup_dir, logdir, resume=True, verbose=None, keep_checkpoint
     strategy = make_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)  # after the strategy: a multi-worker one resets TensorFlow's seed
     chief, scratch = is_chief(strategy), scratch_dir(strategy)
+    lock = RunLock(run_dir)
     try:
+        if chief and run_dir.is_dir():
+            lock.acquire()  # before the checkpoint is read: a second trainer on this folder stops here
         return _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep_checkpoints,
-                      list(callbacks))
+                      list(callbacks), lock)
     finally:
+        lock.release()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep, extra_callbacks):
+def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep, extra_callbacks, lock):
     config = recipe.config
     with strategy.scope():
         model = recipe.build_model()
@@ -96,7 +101,7 @@ def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, k
     train_ds, val_ds = shard_by_data(train_ds, strategy), shard_by_data(val_ds, strategy)
     if chief:
         check_can_create(run_dir, logdir)
-        start_run_dir(run_dir, config, resume)
+        start_run_dir(run_dir, config, resume, lock=lock)
     exporter = Exporter(recipe, model, run_dir, best, chief=chief)
     result = {"run_dir": str(run_dir), "epoch": initial_epoch, "step": step, "logs": {},
               "exports": [str(run_dir / name) for name in recipe.exports(model)], "export": None}

@@ -2,6 +2,7 @@
 
 Layout of a run folder::
 
+    .lock                  host and PID of the process training there (data.engine.lock), while it runs
     config.json            the run's configuration (data.engine.config.Config.save)
     ckpt/checkpoint        the ``latest`` pointer (as the original's backup dirs)
     ckpt/ckpt-<epoch>.*    full training state (data.engine.checkpoint.TrainingState)
@@ -49,14 +50,22 @@ def remove_stale_temporaries(run_dir):
     return stale
 
 
-def start_run_dir(run_dir, config, resume=True):
-    """Create ``run_dir``, clear stale temporaries (and ``ckpt/`` unless ``resume``), write ``config.json``.
+def start_run_dir(run_dir, config, resume=True, lock=None):
+    """Create ``run_dir``, take its ``lock`` (a :class:`data.engine.lock.RunLock`, if given), clear stale
+    temporaries (and ``ckpt/`` unless ``resume``), write ``config.json``.
 
     If ``config.json`` cannot be written (no space left...), a ``run_dir`` created here is removed again.
     """
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
+    if lock is not None:
+        try:
+            lock.acquire()
+        except BaseException:
+            if created:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
     remove_stale_temporaries(run_dir)
     if not resume and (run_dir / "ckpt").exists():
         shutil.rmtree(run_dir / "ckpt")
@@ -64,6 +73,8 @@ def start_run_dir(run_dir, config, resume=True):
         config.save(run_dir / "config.json")
     except OSError:
         if created:
+            if lock is not None:
+                lock.release()
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     return run_dir
