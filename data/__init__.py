@@ -1,5 +1,8 @@
 """Shared data tooling: image I/O, HPA channel merging, synthetic demo data,
-ellipse nuclei masks, tf.data pipelines, pure-numpy metrics, run folders.
+ellipse nuclei masks, tf.data pipelines, pure-numpy metrics; and, as
+sub-packages every trainer may depend on, the training engine
+(:mod:`data.engine`), packaging (:mod:`data.packaging`) and the CLI layer
+(:mod:`data.cli`). docs/engine.md draws the layout.
 
 Submodules are imported explicitly (``from data import io``) so that the
 numpy-only parts never pull in TensorFlow; the model packages export their
