@@ -52,7 +52,8 @@ from data.engine.config import PRECISIONS
 def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, also_unfiltered,
          only, **options):
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
-    from cyclegan_dct.ablation import ablation_markdown, parse_cutoffs, parse_seeds, run_ablation
+    from cyclegan_dct.ablation import parse_cutoffs, parse_seeds, run_ablation
+    from cyclegan_dct.ablation_report import ablation_markdown
 
     eval_config = cli.pop_config(EvalConfig, options, (*EvalConfig.CLI_FIELDS, "patch_size"), prefix="sd",
                                  seed=seed)

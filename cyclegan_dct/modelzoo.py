@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from data import io
-from data.packaging import modelzoo
+from data.packaging import modelzoo, package_readme
 
 CITE = [
     {
@@ -93,11 +93,11 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
     mask8 = np.where(labels > 0, 255, 0).astype(np.uint8)
     cover = np.concatenate([np.repeat(mask8[..., None], 3, -1),
                             np.repeat(image8, 3, -1) if channels == 1 else image8[..., :3]], axis=1)
-    config = modelzoo.read_json_if_present(model_path.parent / "config.json")
+    config = package_readme.read_json_if_present(model_path.parent / "config.json")
     training = ["No `config.json` was found beside the model."]
     if config is not None:
         training = ["Training configuration (the attached `config.json`):", "",
-                    modelzoo.markdown_table(sorted(config.items()))]
+                    package_readme.markdown_table(sorted(config.items()))]
     name = name or "CycleGAN-DCT nuclei mask to image generator"
     doc = "\n".join([
         f"# {name}",
@@ -126,7 +126,7 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
         "gan-microscopy's test suite (`tests/test_modelzoo_export.py`) checks that packages written by this "
         "exporter pass it.",
         "",
-        *modelzoo.readme_tail(training, CITE),
+        *package_readme.readme_tail(training, CITE),
     ])
     return modelzoo.PackageDescr(
         name=name,

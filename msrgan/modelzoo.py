@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from data import io, metrics
-from data.packaging import modelzoo
+from data.packaging import modelzoo, package_readme
 from msrgan.config import SCALE  # output / input size in y and x
 
 CHANNEL_NAMES = ["microtubules", "protein", "nuclei"]
@@ -122,7 +122,7 @@ def _postprocess(y, input_bits):
 
 def _training_summary(run_dir):
     """README lines on the training data and run, from the run folder's config.json / export.json."""
-    config = modelzoo.read_json_if_present(Path(run_dir) / "config.json")
+    config = package_readme.read_json_if_present(Path(run_dir) / "config.json")
     if config is None:
         return ["No `config.json` was found beside the model, so the training run is not described here."], None
     if config.get("data_dir"):
@@ -135,11 +135,11 @@ def _training_summary(run_dir):
         "",
         "Training configuration (the attached `config.json`):",
         "",
-        modelzoo.markdown_table(sorted(config.items())),
+        package_readme.markdown_table(sorted(config.items())),
     ]
-    export = modelzoo.read_json_if_present(Path(run_dir) / "export.json")
+    export = package_readme.read_json_if_present(Path(run_dir) / "export.json")
     if export is not None:
-        lines += ["", "Export record (`export.json`):", "", modelzoo.markdown_table(sorted(export.items()))]
+        lines += ["", "Export record (`export.json`):", "", package_readme.markdown_table(sorted(export.items()))]
     return lines, Path(run_dir) / "config.json"
 
 
@@ -190,7 +190,7 @@ def _documentation(name, summary_lines, scores, input_bits):
         "validation and `bioimageio.core`'s tests, and that the SavedModel run by TensorFlow alone matches the "
         "Keras model within 1e-5.",
         "",
-        *modelzoo.readme_tail(summary_lines, CITE),
+        *package_readme.readme_tail(summary_lines, CITE),
     ])
 
 

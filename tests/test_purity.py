@@ -15,7 +15,8 @@ PURE = [
     "data.io", "data.metrics", "data.stats", "data.masks", "data.layout", "data.synthetic", "data.hpa",
     "msrgan.tiling", "msrgan.comparison", "msrgan.figures", "vgg19.confusion",
     "cyclegan_dct.measures", "cyclegan_dct.domains", "cyclegan_dct.stats", "cyclegan_dct.polarity",
-    "data.packaging.modelzoo", "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
+    "data.packaging.modelzoo", "data.packaging.package_readme", "cyclegan_dct.ablation_report",
+    "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
 ]
 CONFIGS = ["data.engine.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
 PLUMBING = ["data.cli", "data.engine.errors", "data.cli.quiet", "benchmarks.flops", "benchmarks.separability",

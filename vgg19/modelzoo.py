@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from data import CLASS_NAMES
-from data.packaging import modelzoo
+from data.packaging import modelzoo, package_readme
 
 CHANNEL_NAMES = ["microtubules", "protein", "nuclei"]
 
@@ -79,21 +79,21 @@ def _documentation(name, probs, label, image_size, config_lines):
         "`test_probabilities.npy`; gan-microscopy's test suite (`tests/test_modelzoo_export.py`) checks that "
         "packages written by this exporter pass it.",
         "",
-        *modelzoo.readme_tail(config_lines, CITE),
+        *package_readme.readme_tail(config_lines, CITE),
     ])
 
 
 def _training_lines(run_dir):
     """README lines from the run folder's config.json and export.json (each when present)."""
-    config = modelzoo.read_json_if_present(Path(run_dir) / "config.json")
+    config = package_readme.read_json_if_present(Path(run_dir) / "config.json")
     lines = ["No `config.json` was found beside the model."]
     if config is not None:
         lines = ["Training configuration (the attached `config.json`):", "",
-                 modelzoo.markdown_table(sorted(config.items()))]
-    summary = modelzoo.read_json_if_present(Path(run_dir) / "export.json")
+                 package_readme.markdown_table(sorted(config.items()))]
+    summary = package_readme.read_json_if_present(Path(run_dir) / "export.json")
     if summary is not None:
         lines += ["", "Exported model (`export.json`: epoch, step, monitored value, scores):", "",
-                  modelzoo.markdown_table(sorted(summary.items()))]
+                  package_readme.markdown_table(sorted(summary.items()))]
     return lines, (Path(run_dir) / "config.json" if config is not None else None)
 
 

@@ -66,7 +66,7 @@ class ImageRecipe(Recipe):
 
     def _dataset(self, split, **kwargs):
         c = self.config
-        return type(self).dataset(data_dir=c.data_dir, split=split, batch_size=c.batch_size,
+        return self.dataset(data_dir=c.data_dir, split=split, batch_size=c.batch_size,
                                   image_size=c.image_size, demo_n=c.demo_n, **kwargs)
 
     def training_set(self, initial_epoch):

@@ -57,8 +57,11 @@ class RunLock:
             return True  # this very job, requeued
         if holder.get("host") == me["host"] and isinstance(holder.get("pid"), int):
             return not _alive(holder["pid"])
-        if not holder:  # a lock file cut short by a kill while it was written
-            return time.time() - self.path.stat().st_mtime > 60
+        if not holder:  # a lock file cut short by a kill while it was written (or removed meanwhile)
+            try:
+                return time.time() - self.path.stat().st_mtime > 60
+            except FileNotFoundError:
+                return True
         return False
 
     def acquire(self):

@@ -21,7 +21,8 @@ def export_command(what, default_name, loader, describer, extra_options=()):
     name when ``--name`` is not given; ``loader`` and ``describer``: ``"module:attribute"`` strings, imported
     in the command body (so ``--help`` loads no TensorFlow): the network loader and the package description
     ``describe(model, model_path, name=..., authors=..., license=..., **extra)``; ``extra_options``:
-    ``(click.option, keyword)`` pairs whose values go to the description (e.g. ``--input-bits``).
+    ``(click.option, keyword, convert)`` triples: the option's value, ``convert``-ed, goes to the description as
+    ``keyword`` (e.g. ``--input-bits`` as ``input_bits=int(value)``).
     """
 
     def main(model, out_dir, name, authors, license_, overwrite, **extra):
