@@ -25,7 +25,7 @@ def main(n, seed, repeats):
     cv2.setNumThreads(1)
     walls, cpus = [], []
     for _ in range(repeats):
-        synthetic._cached_split.cache_clear()
+        synthetic.clear_cache()
         w, c = time.perf_counter(), time.process_time()
         synthetic.demo_split("train", n=n, test_fraction=0.0, seed=seed)
         walls.append(time.perf_counter() - w)

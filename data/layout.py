@@ -5,6 +5,9 @@
     DIR/train/NN_<id>.png     NN = class index 00-12 (data.CLASS_NAMES), the image's first label
     DIR/test/NN_<id>.png
 
+    DIR/labels/nuclei/train/NN_<id>.tif   optional instance labels (uint16, 0 = background) of each image,
+    DIR/labels/cells/train/NN_<id>.tif    same stem; ``data.prepare demo --labels`` writes them
+
 The label of an image is its two-digit file-name prefix.
 """
 
@@ -19,6 +22,8 @@ from data import CLASS_NAMES, N_CLASSES
 from data.io import IMAGE_SUFFIXES
 
 SPLITS = ("train", "test")
+LABEL_KINDS = ("nuclei", "cells")
+"""Instance label images that may sit beside a data set, under ``DIR/labels/<kind>/<split>/``."""
 
 _NAME = re.compile(r"^(\d{2})_(.+)$")
 
@@ -65,6 +70,13 @@ def list_split(data_dir, split):
         raise ValueError(f"{folder}: no images (.png/.tif/.tiff) found")
     labels = np.array([label_from_name(p) for p in paths], np.int64)
     return paths, labels
+
+
+def label_path(data_dir, split, image_path, kind="nuclei"):
+    """Where the ``kind`` instance labels of ``image_path`` (in ``data_dir/split``) live: same stem, ``.tif``."""
+    if kind not in LABEL_KINDS:
+        raise ValueError(f"kind must be one of {LABEL_KINDS}, got {kind!r}")
+    return Path(data_dir) / "labels" / kind / split / (Path(image_path).stem + ".tif")
 
 
 def class_name(label):

@@ -9,7 +9,7 @@ no partial output. A non-empty ``OUT_DIR`` is refused unless ``--overwrite``
 Examples::
 
     python -m data.prepare hpa hpa_raw/ cyto/ --size 96 --labels train.csv
-    python -m data.prepare demo demo_cyto/ --n 1300
+    python -m data.prepare demo demo_cyto/ --n 1300 --labels
     python -m data.prepare masks masks/ --n 100 --size 256 --like labels.tif
 """
 
@@ -118,27 +118,36 @@ def hpa_command(in_dir, out_dir, size, labels_path, test_fraction, seed, skip_ba
 @click.option("--n", default=1300, show_default=True, type=click.IntRange(min=1), help="Images in both splits.")
 @click.option("--test-fraction", default=TEST_FRACTION, show_default=True, type=click.FloatRange(0, 1, max_open=True))
 @click.option("--seed", default=0, show_default=True)
+@click.option("--labels", "with_labels", is_flag=True,
+              help="Also write each field's nuclei and cell instance labels (uint16 TIFF, 0 = background) to "
+                   "OUT_DIR/labels/{nuclei,cells}/{train,test}/NN_<id>.tif.")
 @overwrite_option
 @cli_layer.one_line_errors(tensorflow=False)
-def demo_command(out_dir, n, test_fraction, seed, overwrite):
+def demo_command(out_dir, n, test_fraction, seed, with_labels, overwrite):
     """Write the embedded demo data set in the original layout: OUT_DIR/{train,test}/NN_<id>.png."""
     from data import synthetic
-    from data.io import staged_folder, write_png, write_text
-    from data.layout import file_name
+    from data.io import staged_folder, write_png, write_text, write_tiff
+    from data.layout import LABEL_KINDS, file_name, label_path
 
     rows = []
     with staged_folder(out_dir, overwrite) as tmp:
         for split in ("train", "test"):
-            images, labels = synthetic.demo_split(split, n, test_fraction, seed)
+            images, labels, *instances = synthetic.demo_split(split, n, test_fraction, seed, with_labels=True)
             ids = synthetic.split_indices(split, n, test_fraction, seed)
             with click.progressbar(range(len(labels)), label=f"Writing {split}",
                                    file=sys.stderr) as bar:
                 for k in bar:
                     rel = Path(split) / file_name(labels[k], f"demo{ids[k]:05d}")
                     write_png(tmp / rel, images[k])
+                    if with_labels:
+                        for kind, stack in zip(LABEL_KINDS, instances):
+                            path = label_path(tmp, split, rel, kind)
+                            path.parent.mkdir(parents=True, exist_ok=True)
+                            write_tiff(path, stack[k])
                     rows.append((f"demo{ids[k]:05d}", [int(labels[k])], split, rel.as_posix()))
         write_text(tmp / "labels.csv", labels_csv(rows))
-    click.echo(f"wrote {len(rows)} demo image(s) in {N_CLASSES} classes to {out_dir}")
+    also = " with nuclei and cell labels" if with_labels else ""
+    click.echo(f"wrote {len(rows)} demo image(s) in {N_CLASSES} classes{also} to {out_dir}")
 
 
 @main.command("masks")

@@ -28,6 +28,26 @@ def test_demo_writes_original_layout(tmp_path):
     assert len((out / "labels.csv").read_text().splitlines()) == 40
 
 
+def test_demo_labels_are_written_beside_each_field(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(out), "--n", "26", "--labels"])
+    assert result.exit_code == 0, result.output
+    _, y, nuclei, cells = synthetic.demo_split("train", n=26, with_labels=True)
+    ids = synthetic.split_indices("train", 26, 0.1)
+    paths, _ = layout.list_split(out, "train")  # the label TIFFs are not taken for images
+    assert len(paths) == len(nuclei) == 23
+    for k in range(len(y)):
+        path = out / "train" / f"{y[k]:02d}_demo{ids[k]:05d}.png"
+        for kind, expected in (("nuclei", nuclei[k]), ("cells", cells[k])):
+            label_image = io.read_image(layout.label_path(out, "train", path, kind))
+            assert label_image.dtype == np.uint16
+            np.testing.assert_array_equal(label_image, expected)
+    assert len(list((out / "labels" / "nuclei" / "test").iterdir())) == 3
+    plain = tmp_path / "plain"
+    assert CliRunner().invoke(cli, ["demo", str(plain), "--n", "13"]).exit_code == 0
+    assert not (plain / "labels").exists()
+
+
 def test_demo_test_split_is_stratified_by_class(tmp_path):
     # issue 14: `--n 26` used to put only classes 00-02 in the test split
     out = tmp_path / "demo"
