@@ -1,6 +1,6 @@
 """How hard and how HPA-like the demo data are: 4x bicubic/nearest scores, power-spectrum slopes, label statistics.
 
-    python benchmarks/demo_realism.py [--n 1300] [--seed 0] [--limit N]
+    python benchmarks/demo_realism.py [--n 1300] [--seed 0] [--limit N] [--grid docs/demo_fields.png]
 
 For the demo test split (as ``msrgan.evaluate`` sees it: LR = bicubic 4x
 downscale in [-1, 1], upscaled by ``tf.image.resize``, scored on 8-bit RGB)
@@ -10,7 +10,9 @@ field and the nuclei's equivalent diameters from the instance labels, and the
 generation time. For reference it prints the DAPI slope of the real nuclei
 image that StarDist ships (``stardist.data.test_image_nuclei_2d``), area-resized
 so that its nuclei have the demo's mean size. Targets (issue 22): bicubic
-within ~1.5 dB of the 22.4 dB measured on real CYTO 2017 fields.
+within ~1.5 dB of the 22.4 dB measured on real CYTO 2017 fields. ``--grid`` also
+writes two fields of each class under the class names, and a third row with
+the first field's nuclei labels drawn as outlines.
 """
 
 import time
@@ -44,13 +46,16 @@ def real_nuclei_slope(diameter):
 @click.option("--n", default=1300, show_default=True, help="Demo images in both splits (the test split is 10 %).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--limit", default=0, help="Score only the first LIMIT test images (0 = all).")
-def main(n, seed, limit):
+@click.option("--grid", type=click.Path(dir_okay=False), default=None, help="Also write a PNG of fields by class.")
+def main(n, seed, limit, grid):
     from msrgan.evaluation import evaluate
 
     synthetic.clear_cache()
     t = time.perf_counter()
     images, labels, nuclei, cells = synthetic.demo_split("test", n=n, seed=seed, with_labels=True)
     per_field = (time.perf_counter() - t) / len(images)
+    if grid:
+        write_grid(grid, images, labels, nuclei)
     if limit:
         images, nuclei, cells = images[:limit], nuclei[:limit], cells[:limit]
     print(f"demo test split: {len(images)} fields (n={n}, seed={seed}); generation {1000 * per_field:.1f} ms/field")
@@ -73,6 +78,24 @@ def main(n, seed, limit):
     slopes, real_d, side = real_nuclei_slope(float(np.median(whole)))
     print(f"  reference: StarDist's real nuclei image (median nucleus {real_d:.1f} px, resized to {side} px): "
           f"DAPI slope {_mean_std(slopes)} over {len(slopes)} tiles of 96 px")
+
+
+def write_grid(path, images, labels, nuclei):
+    """Two fields per class present (columns named by class) and the first one's nuclei outlines in white."""
+    from skimage.segmentation import find_boundaries
+
+    from data import CLASS_NAMES, io
+    from msrgan.comparison import comparison_figure
+
+    present = [(CLASS_NAMES[k], np.flatnonzero(labels == k)) for k in range(len(CLASS_NAMES)) if (labels == k).any()]
+    rows = [{name: images[idx[j % len(idx)]] for name, idx in present} for j in range(2)]
+    outlined = {}
+    for name, idx in present:
+        img = images[idx[0]].copy()
+        img[find_boundaries(nuclei[idx[0]], mode="inner")] = 255
+        outlined[name] = img
+    io.write_png(path, comparison_figure([*rows, outlined], [name for name, _ in present], cell_inches=1.3))
+    print(f"wrote {path}")
 
 
 def _touches_border(mask):

@@ -18,35 +18,38 @@ if [ -z "${PRECISION:-}" ]; then
         PRECISION=float32
     fi
 fi
-echo "precision: $PRECISION"
+# SEED=<n>: the trainers' --seed (initial weights, batch order; the demo data stay the same)
+SEED=${SEED:-0}
+echo "precision: $PRECISION, seed: $SEED"
 t0=$(date +%s)
 stage() { local now; now=$(date +%s); echo "   ($(( now - t0 )) s so far)"; }
 
 echo "== 1/3 miniVGG19 classifier on the demo data (backup/vgg19, logs/vgg19)"
-# Departures from the original (each a named option, reasons in README.md "Departures"):
-# --base-filters 32: a quarter of the convolution cost, so the classifier fits the budget;
+# Departures from the original (each a named option, reasons in docs/departures.md):
+# --base-filters 16: a sixteenth of the convolution cost, so the classifier and the content loss fit the budget;
 # --dense-init glorot_uniform: the original's stddev-0.1 dense kernels saturate the softmax at the start;
 # --bn-momentum 0.9 --bn-recalibration-batches 4: BN statistics that match the final weights;
 # --no-augment: the original's box blur of up to 4 px hides the small structures that tell classes apart;
 # --lr 3e-4 (original 1e-4) and batch 16 (original 128): a short run.
-python -m vgg19.train --epochs 6 --steps-per-epoch 20 --batch-size 16 --lr 3e-4 --base-filters 32 \
-    --dense-init glorot_uniform --no-augment --bn-momentum 0.9 --bn-recalibration-batches 4 --precision "$PRECISION"
+python -m vgg19.train --epochs 6 --steps-per-epoch 40 --batch-size 16 --lr 3e-4 --base-filters 16 \
+    --dense-init glorot_uniform --no-augment --bn-momentum 0.9 --bn-recalibration-batches 4 \
+    --precision "$PRECISION" --seed "$SEED"
 stage
 
 echo "== 2/3 mSRGAN (backup/msrgan, logs/msrgan, result/msrgan)"
-# 600 MSE-only pre-training steps (6 epochs of 100), then 100 adversarial steps with the full loss
-# (MSE + miniVGG19 content + adversarial). Departures (README.md "Departures"): --residual-bicubic
+# 700 MSE-only pre-training steps (7 epochs of 100), then 100 adversarial steps with the full loss
+# (MSE + miniVGG19 content + adversarial). Departures (docs/departures.md): --residual-bicubic
 # (G learns the correction to bicubic, starting at bicubic quality) with --n-blocks 6 (original 15),
 # --g-lr 2e-3 (original 1e-4) decaying x0.8 per 100 steps from step 200, batch 8 (original 16) and
-# no dropout make the short budget count. --adv-weight 1e-6 (original 1e-5): the original's D (no BN,
-# lr 1e-3) can blow up within the 100 adversarial steps, and at 1e-5 its gradient then wrecks G
-# (measured: 20.8 dB after step 700 in one run, 31.2 dB in another; README "Measured").
-# generator.keras is the adversarial epoch with the best
-# validation PSNR (here the last, step 700; backup/msrgan/export.json says which);
-# generator_pretrained.keras is the end of pre-training (step 600), the SRResNet-style model.
+# no dropout make the short budget count. --adv-weight 1e-6 (original 1e-5) and --d-lr 1e-4 (original
+# 1e-3): the original's D (no BN) can blow up within the adversarial steps, and its gradient then
+# wrecks G (measured: 20.8 dB after the adversarial epoch in one run, 31.2 dB in another).
+# generator.keras is the adversarial epoch with the best validation PSNR (here the last, step 800;
+# backup/msrgan/export.json says which); generator_pretrained.keras is the end of pre-training
+# (step 700), the SRResNet-style model.
 python -m msrgan.train --residual-bicubic --n-blocks 6 --dropout 0 --batch-size 8 --g-lr 2e-3 \
-    --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 600 --epochs 7 --steps-per-epoch 100 \
-    --adv-weight 1e-6 --precision "$PRECISION"
+    --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 700 --epochs 8 --steps-per-epoch 100 \
+    --adv-weight 1e-6 --d-lr 1e-4 --precision "$PRECISION" --seed "$SEED"
 stage
 
 echo "== 3/3 pre-trained and final mSRGAN vs nearest/bicubic on the demo test split (result/msrgan_eval)"
