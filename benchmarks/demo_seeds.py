@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
