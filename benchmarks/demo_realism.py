@@ -87,14 +87,15 @@ def write_grid(path, images, labels, nuclei):
     from data import CLASS_NAMES, io
     from msrgan.comparison import comparison_figure
 
-    present = [(CLASS_NAMES[k], np.flatnonzero(labels == k)) for k in range(len(CLASS_NAMES)) if (labels == k).any()]
+    present = [(f"{k:02d} " + CLASS_NAMES[k].replace(" ", "\n", 1), np.flatnonzero(labels == k))
+               for k in range(len(CLASS_NAMES)) if (labels == k).any()]
     rows = [{name: images[idx[j % len(idx)]] for name, idx in present} for j in range(2)]
     outlined = {}
     for name, idx in present:
         img = images[idx[0]].copy()
         img[find_boundaries(nuclei[idx[0]], mode="inner")] = 255
         outlined[name] = img
-    io.write_png(path, comparison_figure([*rows, outlined], [name for name, _ in present], cell_inches=1.3))
+    io.write_png(path, comparison_figure([*rows, outlined], [name for name, _ in present], cell_inches=1.0))
     print(f"wrote {path}")
 
 
