@@ -3,7 +3,7 @@
 # with the install on an idle 2-core CPU): miniVGG19 -> mSRGAN -> comparison with
 # nearest/bicubic. Run through `make demo`, which creates .venv and puts it first on PATH.
 # Re-running resumes from backup/ (and does nothing more once the epochs are done).
-# Every departure from the original's numbers below is a named option, explained in README.md.
+# Every departure from the original's numbers below is a named option, explained in docs/departures.md.
 set -euo pipefail
 # TensorFlow start-up lines: the CLIs keep them off (data.cli.quiet) unless --verbose or TF_CPP_MIN_LOG_LEVEL is set
 
@@ -30,25 +30,25 @@ echo "== 1/3 miniVGG19 classifier on the demo data (backup/vgg19, logs/vgg19)"
 # --dense-init glorot_uniform: the original's stddev-0.1 dense kernels saturate the softmax at the start;
 # --bn-momentum 0.9 --bn-recalibration-batches 4: BN statistics that match the final weights;
 # --no-augment: the original's box blur of up to 4 px hides the small structures that tell classes apart;
-# --lr 3e-4 (original 1e-4) and batch 16 (original 128): a short run.
-python -m vgg19.train --epochs 6 --steps-per-epoch 40 --batch-size 16 --lr 3e-4 --base-filters 16 \
+# --lr 3e-4 (original 1e-4), batch 16 (original 128), 200 steps: a short run.
+python -m vgg19.train --epochs 5 --steps-per-epoch 40 --batch-size 16 --lr 3e-4 --base-filters 16 \
     --dense-init glorot_uniform --no-augment --bn-momentum 0.9 --bn-recalibration-batches 4 \
     --precision "$PRECISION" --seed "$SEED"
 stage
 
 echo "== 2/3 mSRGAN (backup/msrgan, logs/msrgan, result/msrgan)"
-# 700 MSE-only pre-training steps (7 epochs of 100), then 100 adversarial steps with the full loss
-# (MSE + miniVGG19 content + adversarial). Departures (docs/departures.md): --residual-bicubic
+# 700 MSE-only pre-training steps (14 epochs of 50), then 100 adversarial steps with the full loss
+# (MSE + miniVGG19 content + adversarial) in two epochs of 50. Departures (docs/departures.md): --residual-bicubic
 # (G learns the correction to bicubic, starting at bicubic quality) with --n-blocks 6 (original 15),
 # --g-lr 2e-3 (original 1e-4) decaying x0.8 per 100 steps from step 200, batch 8 (original 16) and
 # no dropout make the short budget count. --adv-weight 1e-6 (original 1e-5) and --d-lr 1e-4 (original
 # 1e-3): the original's D (no BN) can blow up within the adversarial steps, and its gradient then
 # wrecks G (measured: 20.8 dB after the adversarial epoch in one run, 31.2 dB in another).
-# generator.keras is the adversarial epoch with the best validation PSNR (here the last, step 800;
+# generator.keras is the adversarial epoch with the best validation PSNR (step 750 or 800;
 # backup/msrgan/export.json says which); generator_pretrained.keras is the end of pre-training
 # (step 700), the SRResNet-style model.
 python -m msrgan.train --residual-bicubic --n-blocks 6 --dropout 0 --batch-size 8 --g-lr 2e-3 \
-    --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 700 --epochs 8 --steps-per-epoch 100 \
+    --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 700 --epochs 16 --steps-per-epoch 50 \
     --adv-weight 1e-6 --d-lr 1e-4 --precision "$PRECISION" --seed "$SEED"
 stage
 
