@@ -67,6 +67,10 @@ class MSRGANConfig(ImageRunConfig):
     g_lr_decay: float = param(1.0, "Multiply the generator lr by this per 100 steps from --g-lr-decay-start (1: "
                                    "constant, the original).")
     g_lr_decay_start: int = param(0, "Step where the g-lr decay begins.")
+    adv_g_lr: float = param(0.0, "Not the original: the generator's learning rate from the end of pre-training "
+                                 "(--pretrain-steps) on; 0: the --g-lr schedule goes on. Adam's moments are those "
+                                 "of the MSE phase, so a fast pre-training lr makes the first adversarial steps "
+                                 "large jumps.")
     d_lr: float = param(1e-3, "Adam learning rate of the discriminator.")
     vgg_weights: str | None = param("backup/vgg19/minivgg19.keras", "miniVGG19 .keras for the content loss "
                                     "(python -m vgg19.train writes it); unused if --beta 0.")
@@ -77,7 +81,7 @@ class MSRGANConfig(ImageRunConfig):
         bad += positive(self, "d_steps", "pretrain_steps", "bn_recalibration_batches", "g_lr_decay_start", minimum=0)
         if not 0.0 <= self.dropout < 1.0:
             bad.append(f"dropout={self.dropout!r} (must be in [0, 1))")
-        for name in ("alpha", "beta", "adv_weight"):
+        for name in ("alpha", "beta", "adv_weight", "adv_g_lr"):
             if getattr(self, name) < 0:
                 bad.append(f"{name}={getattr(self, name)!r} (must be >= 0)")
         for name in ("g_lr", "d_lr"):

@@ -43,17 +43,23 @@ EXPORT_RULE = ("the epoch with the best validation PSNR among the epochs that in
 
 @keras.saving.register_keras_serializable(package="msrgan")
 class DelayedExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """``lr`` until step ``start``, then ``lr * decay ** ((step - start) / 100)`` (``--g-lr-decay``)."""
+    """``lr`` until step ``start``, then ``lr * decay ** ((step - start) / 100)`` (``--g-lr-decay``);
+    from step ``switch_step`` on, ``switch_lr`` instead when it is > 0 (``--adv-g-lr``)."""
 
-    def __init__(self, lr, decay, start=0):
+    def __init__(self, lr, decay=1.0, start=0, switch_step=0, switch_lr=0.0):
         self.lr, self.decay, self.start = float(lr), float(decay), int(start)
+        self.switch_step, self.switch_lr = int(switch_step), float(switch_lr)
 
     def __call__(self, step):
         k = tf.maximum(tf.cast(step, tf.float32) - float(self.start), 0.0) / 100.0
-        return self.lr * tf.pow(self.decay, k)
+        lr = self.lr * tf.pow(self.decay, k)
+        if self.switch_lr > 0:
+            lr = tf.where(tf.cast(step, tf.float32) >= float(self.switch_step), self.switch_lr, lr)
+        return lr
 
     def get_config(self):
-        return {"lr": self.lr, "decay": self.decay, "start": self.start}
+        return {"lr": self.lr, "decay": self.decay, "start": self.start, "switch_step": self.switch_step,
+                "switch_lr": self.switch_lr}
 
 
 def check_vgg_weights(config):
@@ -87,8 +93,9 @@ def build_msrgan(config, sync_bn=False):
                  adv_weight=config.adv_weight, d_steps=config.d_steps, pretrain_steps=config.pretrain_steps,
                  scale=config.scale)
     g_lr = config.g_lr
-    if config.g_lr_decay < 1.0:
-        g_lr = DelayedExponentialDecay(config.g_lr, config.g_lr_decay, config.g_lr_decay_start)
+    if config.g_lr_decay < 1.0 or config.adv_g_lr > 0:
+        g_lr = DelayedExponentialDecay(config.g_lr, config.g_lr_decay, config.g_lr_decay_start,
+                                       config.pretrain_steps, config.adv_g_lr)
     gan.compile(keras.optimizers.Adam(g_lr, epsilon=1e-8, name="g_adam"),
                 keras.optimizers.Adam(config.d_lr, epsilon=1e-8, name="d_adam"))
     return gan

@@ -46,6 +46,7 @@ SRCNN_RUN = {"backup_dir": "backup/srcnn", "logdir": "logs/srcnn"}
 @cli.config_option(C, "g_lr", type=float)
 @cli.config_option(C, "g_lr_decay", type=float)
 @cli.config_option(C, "g_lr_decay_start", type=int)
+@cli.config_option(C, "adv_g_lr", type=float)
 @cli.config_option(C, "d_lr", type=float)
 @cli.config_option(C, "epochs", type=int)
 @cli.config_option(C, "steps_per_epoch", type=int)

@@ -37,19 +37,20 @@ python -m vgg19.train --epochs 5 --steps-per-epoch 40 --batch-size 16 --lr 3e-4 
 stage
 
 echo "== 2/3 mSRGAN (backup/msrgan, logs/msrgan, result/msrgan)"
-# 700 MSE-only pre-training steps (14 epochs of 50), then 100 adversarial steps with the full loss
-# (MSE + miniVGG19 content + adversarial) in two epochs of 50. Departures (docs/departures.md): --residual-bicubic
+# 700 MSE-only pre-training steps (7 epochs of 100), then 100 adversarial steps with the full loss
+# (MSE + miniVGG19 content + adversarial). Departures (docs/departures.md): --residual-bicubic
 # (G learns the correction to bicubic, starting at bicubic quality) with --n-blocks 6 (original 15),
 # --g-lr 2e-3 (original 1e-4) decaying x0.8 per 100 steps from step 200, batch 8 (original 16) and
-# no dropout make the short budget count. --adv-weight 1e-6 (original 1e-5) and --d-lr 1e-4 (original
-# 1e-3): the original's D (no BN) can blow up within the adversarial steps, and its gradient then
-# wrecks G (measured: 20.8 dB after the adversarial epoch in one run, 31.2 dB in another).
-# generator.keras is the adversarial epoch with the best validation PSNR (step 750 or 800;
+# no dropout make the short budget count; --adv-g-lr 1e-4 returns to the original's G learning rate
+# for the adversarial steps (at the pre-training lr the first steps with the new loss cost up to 0.2 dB).
+# --adv-weight 1e-6 (original 1e-5) and --d-lr 1e-4 (original 1e-3): the original's D (no BN) can
+# blow up within the adversarial steps, and its gradient then wrecks G.
+# generator.keras is the adversarial epoch with the best validation PSNR (here the last, step 800;
 # backup/msrgan/export.json says which); generator_pretrained.keras is the end of pre-training
 # (step 700), the SRResNet-style model.
 python -m msrgan.train --residual-bicubic --n-blocks 6 --dropout 0 --batch-size 8 --g-lr 2e-3 \
-    --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 700 --epochs 16 --steps-per-epoch 50 \
-    --adv-weight 1e-6 --d-lr 1e-4 --precision "$PRECISION" --seed "$SEED"
+    --g-lr-decay 0.8 --g-lr-decay-start 200 --pretrain-steps 700 --epochs 8 --steps-per-epoch 100 \
+    --adv-g-lr 1e-4 --adv-weight 1e-6 --d-lr 1e-4 --precision "$PRECISION" --seed "$SEED"
 stage
 
 echo "== 3/3 pre-trained and final mSRGAN vs nearest/bicubic on the demo test split (result/msrgan_eval)"

@@ -222,6 +222,21 @@ def test_delayed_exponential_decay():
     assert float(s(300)) == pytest.approx(5e-4) and float(s(400)) == pytest.approx(2.5e-4)
 
 
+def test_adv_g_lr_switches_the_generator_lr_at_the_end_of_pretraining():
+    s = recipe.DelayedExponentialDecay(2e-3, 0.8, start=200, switch_step=700, switch_lr=1e-4)
+    assert float(s(300)) == pytest.approx(1.6e-3) and float(s(699)) > 5e-4
+    assert float(s(700)) == pytest.approx(1e-4) and float(s(5000)) == pytest.approx(1e-4)
+    # a schedule saved before the option existed still loads (the keys it lacks take their defaults)
+    old = recipe.DelayedExponentialDecay.from_config({"lr": 1e-3, "decay": 0.5, "start": 200})
+    assert float(old(300)) == pytest.approx(5e-4)
+    gan = recipe.build_msrgan(MSRGANConfig(n_blocks=1, filters=8, d_filters=8, dense_units=8, beta=0,
+                                           pretrain_steps=3, g_lr=1e-3, adv_g_lr=1e-5))
+    schedule = gan.g_optimizer._learning_rate
+    assert float(schedule(2)) == pytest.approx(1e-3) and float(schedule(3)) == pytest.approx(1e-5)
+    with pytest.raises(ValueError, match="adv_g_lr"):
+        MSRGANConfig(adv_g_lr=-1e-4)
+
+
 def test_epoch_figure_has_titles_and_scores():
     rng = np.random.default_rng(0)
     hr = rng.uniform(0, 1, (2, 16, 16, 3))
