@@ -9,6 +9,7 @@ The work is done by :mod:`msrgan.prediction` (file types, bit depths, channels, 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -31,27 +32,41 @@ DEFAULT_MODEL = Path("backup/msrgan/generator.keras")
 @click.option("--overlap", default=16, type=click.IntRange(min=0),
               help="Minimum overlap of neighbouring tiles in input pixels; blended with raised-cosine weights.")
 @click.option("--batch-size", default=4, type=click.IntRange(min=1), help="Tiles per forward pass.")
+@click.option("--normalize", "normalisation", type=click.Choice(["auto", "full", "percentile"]), default="auto",
+              show_default=True, help="Input to the model range and back: auto = the type's full range for 8-bit "
+                                      "(the training data's convention), percentiles for 16-bit; full; percentile.")
+@click.option("--pmin", default=3.0, show_default=True, type=click.FloatRange(0, 100),
+              help="Low percentile (maps to the model's -1), CSBDeep's default.")
+@click.option("--pmax", default=99.8, show_default=True, type=click.FloatRange(0, 100),
+              help="High percentile (maps to +1), CSBDeep's default.")
 @cli.verbose_option
 @cli.one_line_errors
-def main(model, inputs, out_dir, tile, overlap, batch_size):
+def main(model, inputs, out_dir, tile, overlap, batch_size, normalisation, pmin, pmax):
     """Super-resolve INPUTS (PNG/TIFF files or folders of them) 4x with the generator --model (.keras).
 
-    8-bit images give 8-bit outputs, 16-bit TIFFs give 16-bit TIFFs (scaled by
-    the full range of the type). Grayscale inputs are replicated to RGB for the
-    model and averaged back to one channel. All inputs are checked before any
-    output is written.
+    8-bit images give 8-bit outputs (scaled by the full range, as in training), 16-bit TIFFs give
+    16-bit TIFFs (scaled by the image's --pmin/--pmax percentiles and back; --normalize full for the
+    type's full range). Grayscale inputs are replicated to RGB for the model and averaged back to one
+    channel. All inputs are checked before any output is written; one line per image says what was done.
     """
     models = [p for p in inputs if p.suffix == ".keras"]
     if models:
         raise click.UsageError(f"{models[0]}: a model, not an image; pass it as --model {models[0]}")
-    from msrgan.prediction import plan, predict_file, resolver
+    import time
 
+    from msrgan.prediction import Normalisation, plan, predict_file, resolver
+
+    norm = Normalisation(normalisation, pmin, pmax)
     sr = resolver(model, tile, overlap, batch_size)
     jobs = plan(inputs, out_dir, sr.channels)
     total = sum(sr.n_tiles(shape) for _, _, shape in jobs)
-    with click.progressbar(length=total, label=f"Super-resolving {len(jobs)} image(s)") as bar:
-        for path, out, _ in jobs:
-            predict_file(sr, path, out, on_batch=bar.update)
+    with click.progressbar(length=total, label=f"Super-resolving {len(jobs)} image(s)", file=sys.stderr) as bar:
+        for k, (path, out, shape) in enumerate(jobs, 1):
+            start = time.perf_counter()
+            span = predict_file(sr, path, out, on_batch=bar.update, normalisation=norm)
+            scaled = "full range" if span is None else f"percentiles {pmin:g}/{pmax:g} = {span[0]:g}..{span[1]:g}"
+            cli.echo(f"[{k}/{len(jobs)}] {path} -> {out} ({shape[1]}x{shape[0]} -> {4 * shape[1]}x{4 * shape[0]}, "
+                     f"{scaled}, {time.perf_counter() - start:.1f} s)", err=True)
     cli.echo(f"wrote {len(jobs)} image(s) to {out_dir}")
 
 

@@ -53,9 +53,10 @@ def test_predict_cli_8bit_png_and_16bit_gray_tiff(generator_path, resolver, tmp_
     io.write_tiff(tmp_path / "in" / "stack.tif", gray16)
     out = tmp_path / "out"
     r = _run(["--model", generator_path, tmp_path / "in", "--out", out, "--tile", 20, "--overlap", 12,
-              "--batch-size", 2])
+              "--batch-size", 2, "--normalize", "full"])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == ["cells.png", "stack.tif"]
+    assert "[2/2]" in r.output and "full range" in r.output  # one line per image
 
     sr8 = io.read_image(out / "cells.png")
     assert sr8.dtype == np.uint8 and sr8.shape == (120, 84, 3)
@@ -68,6 +69,32 @@ def test_predict_cli_8bit_png_and_16bit_gray_tiff(generator_path, resolver, tmp_
     expected16 = io.from_model_range(resolver.predict_batch(x[None])[0].mean(-1), np.uint16)
     assert np.abs(sr16.astype(int) - expected16).max() <= 70  # 1e-3 of the 16-bit range
     assert sr16.std() > 100
+
+
+def test_narrow_16bit_image_is_scaled_by_percentiles_and_back(tmp_path):
+    """StarDist's real nuclei image uses 0..235 of 65535: full-range scaling gives a black output."""
+    import keras
+
+    g = msrgan.build_generator(input_shape=(None, None, 3), n_blocks=1, filters=8, dropout=0, residual_bicubic=True)
+    g.save(tmp_path / "bicubic.keras")  # starts as exactly bicubic upsampling (zero last convolution)
+    yy, xx = np.mgrid[0:24, 0:28]
+    img = (100 + 80 * np.sin(yy / 3.0) * np.cos(xx / 4.0)).astype(np.uint16)  # 20..180 of 65535
+    io.write_tiff(tmp_path / "in" / "nuclei.tif", img)
+    r = _run(["--model", tmp_path / "bicubic.keras", tmp_path / "in", "--out", tmp_path / "out"])
+    assert r.exit_code == 0, r.output
+    assert "percentiles 3/99.8" in r.output
+    sr = tifffile.imread(tmp_path / "out" / "nuclei.tif")
+    assert sr.dtype == np.uint16 and sr.shape == (96, 112)
+    bicubic = keras.ops.convert_to_numpy(keras.ops.image.resize(img[None, ..., None].astype("float32"), (96, 112),
+                                                                interpolation="bicubic"))[0, ..., 0]
+    # in the image's own units: bicubic of the input, within a grey level or two (percentile range ~160)
+    assert np.abs(sr.astype(float) - bicubic).mean() < 2 and sr.max() > 150
+    full = tmp_path / "full"
+    r = _run(["--model", tmp_path / "bicubic.keras", tmp_path / "in", "--out", full, "--normalize", "full"])
+    assert r.exit_code == 0 and tifffile.imread(full / "nuclei.tif").max() < 400  # the old, all-dark result
+    assert prediction.Normalisation("percentile", 3, 99.8).range_of(img)[1] < 200
+    with pytest.raises(ValueError, match="pmin"):
+        prediction.Normalisation("auto", 50, 10)
 
 
 def test_split_merge_channels_round_trip_with_alpha():
