@@ -2,7 +2,7 @@
 
 The work is done by :func:`cyclegan_dct.ablation.run_ablation` (see its module for the protocol).
 StarDist options are those of ``cyclegan_dct.evaluate`` with an ``--sd-`` prefix, declared once
-(:class:`cyclegan_dct.config.EvalConfig`).
+(:class:`cyclegan_dct.config.StarDistConfig`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from cyclegan_dct.config import EvalConfig
 from data import cli
 from data.engine.config import PRECISIONS
+from data.stardist_training import StarDistConfig
 
 
 @cli.command()
@@ -36,8 +36,9 @@ from data.engine.config import PRECISIONS
 @click.option("--size", type=int, default=256, help="Size of generated pairs and stego masks.")
 @click.option("--stego-n", type=int, default=50, help="Masks in the stego report.")
 @click.option("--masks", type=click.Choice(["cycled", "input"]), default="cycled")
-@cli.config_options(EvalConfig, EvalConfig.CLI_FIELDS, prefix="sd")
-@click.option("--sd-patch-size", "sd_patch_size", type=click.IntRange(min=1), default=EvalConfig.default("patch_size"),
+@cli.config_options(StarDistConfig, StarDistConfig.CLI_FIELDS, prefix="sd")
+@click.option("--sd-patch-size", "sd_patch_size", type=click.IntRange(min=1),
+              default=StarDistConfig.default("patch_size"),
               help="StarDist training patch [default: the largest multiple of 16 that fits the smallest "
                    "synthetic image, at most 256].")
 @click.option("--also-unfiltered", is_flag=True,
@@ -55,7 +56,7 @@ def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego
     from cyclegan_dct.ablation import parse_cutoffs, parse_seeds, run_ablation
     from cyclegan_dct.ablation_report import ablation_markdown
 
-    eval_config = cli.pop_config(EvalConfig, options, (*EvalConfig.CLI_FIELDS, "patch_size"), prefix="sd",
+    eval_config = cli.pop_config(StarDistConfig, options, (*StarDistConfig.CLI_FIELDS, "patch_size"), prefix="sd",
                                  seed=seed)
     model_list = [m for m in (models or "").split(",") if m.strip()]
     for m in model_list:

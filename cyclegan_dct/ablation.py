@@ -33,11 +33,11 @@ from pathlib import Path
 
 from cyclegan_dct import stats
 from cyclegan_dct.ablation_report import ablation_markdown, ablation_plot
-from cyclegan_dct.config import EvalConfig
 from cyclegan_dct.evaluation import run_evaluation
 from cyclegan_dct.steganography import run_stego
 from cyclegan_dct.synthesis import generate
 from data.io import write_json, write_text
+from data.stardist_training import StarDistConfig
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
     """
     out = Path(out)
     seeds = list(seeds) if seeds else [seed]
-    eval_config = eval_config or EvalConfig(seed=seeds[0])
+    eval_config = eval_config or StarDistConfig(seed=seeds[0])
     train_options = dict(train_options or {})
     runs = []
     for s_ in seeds:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.engine.config import Config, RunConfig, one_of, param, positive
+from data.engine.config import RunConfig, one_of, param, positive
 
 # Keys that fix the networks (and the filter); a resumed run must keep them.
 ARCHITECTURE_KEYS = ("channels", "n_blocks", "filters", "d_filters", "disc_layers", "dct", "dct_cutoff", "dct_both")
@@ -133,42 +133,3 @@ def apply_preset(name, options, explicit=()):
     if "filters" in explicit and "d_filters" not in explicit:
         out["d_filters"] = out["filters"]
     return out
-
-
-@dataclass
-class EvalConfig(Config):
-    """StarDist training budget and architecture of ``python -m cyclegan_dct.evaluate`` (defaults: StarDist's
-    ``Config2D`` and its example notebook, grid 2: 32 rays, U-Net depth 3 with 32 base filters, 256x256 patches,
-    batch 4, 400 epochs of 100 steps, lr 3e-4). ``patch_size=None`` (the default): fitted to the training
-    images by :func:`data.stardist_training.fit_patch_size`, the largest multiple of 16 and of
-    ``grid * 2**unet_depth`` that fits the smallest one, at most 256 (StarDist's 256 for images >= 256 px)."""
-
-    n_rays: int = param(32, "StarDist rays.")
-    grid: int = param(2, "StarDist grid (subsampling of the prediction).")
-    unet_depth: int = param(3, "U-Net depth.")
-    unet_filters: int = param(32, "U-Net filters of the first level.")
-    patch_size: int | None = param(None, "Training patch size (divisible by grid * 2**unet_depth); None: the largest "
-                                         "multiple of 16 that fits the smallest synthetic image, at most 256.")
-    batch_size: int = param(4, "StarDist batch size.")
-    epochs: int = param(400, "StarDist epochs.")
-    steps_per_epoch: int = param(100, "StarDist steps per epoch.")
-    val_fraction: float = param(0.1, "Fraction of the synthetic pairs held out to tune the thresholds.")
-    optimize_thresholds: bool = param(True, "Tune StarDist's prob/NMS thresholds on the synthetic validation pairs.")
-    seed: int = param(0, "Seed of the StarDist training.")
-
-    CLI_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "n_rays", "grid", "unet_depth",
-                  "unet_filters", "val_fraction", "optimize_thresholds")
-    """The fields ``evaluate`` and ``ablate`` expose as options (the seed is shared with the command's own;
-    ``patch_size``, whose default is None, has its own option in each)."""
-
-    def problems(self):
-        bad = positive(self, "n_rays", "grid", "unet_depth", "unet_filters", "batch_size", "epochs",
-                       "steps_per_epoch")
-        bad += positive(self, "patch_size", allow_none=True)
-        if not 0.0 < self.val_fraction < 1.0:
-            bad.append(f"val_fraction={self.val_fraction!r} (must be in (0, 1))")
-        if not bad:
-            div = self.grid * 2**self.unet_depth
-            if self.patch_size is not None and self.patch_size % div:
-                bad.append(f"patch_size={self.patch_size} (must be divisible by grid * 2**unet_depth = {div})")
-        return bad

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from cyclegan_dct.config import EvalConfig
 from data import cli
+from data.stardist_training import StarDistConfig
 
 MASK_CHOICES = ("cycled", "input")
 
@@ -26,11 +26,11 @@ MASK_CHOICES = ("cycled", "input")
               help="Real test images (default: the stardist nuclei test image).")
 @click.option("--test-masks", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Their instance labels, same file names.")
-@cli.config_options(EvalConfig, EvalConfig.CLI_FIELDS)
-@cli.config_option(EvalConfig, "patch_size", type=click.IntRange(min=1),
+@cli.config_options(StarDistConfig, StarDistConfig.CLI_FIELDS)
+@cli.config_option(StarDistConfig, "patch_size", type=click.IntRange(min=1),
                    help="StarDist training patch [default: the largest multiple of 16 that fits the smallest "
                         "synthetic image, at most 256].")
-@cli.seed_option(EvalConfig.default("seed"), EvalConfig.help("seed"))
+@cli.seed_option(StarDistConfig.default("seed"), StarDistConfig.help("seed"))
 @click.option("--label", default=None, help="Name of this run in comparison tables.")
 @click.option("--compare", is_flag=True, help="Compare the evaluation folders given as arguments instead.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -40,7 +40,7 @@ MASK_CHOICES = ("cycled", "input")
 @cli.one_line_errors
 def main(synthetic, masks, test_images, test_masks, seed, label, compare, out, runs, **options):
     """Train StarDist on synthetic pairs and score it on real nuclei (or --compare runs)."""
-    config = cli.pop_config(EvalConfig, options, (*EvalConfig.CLI_FIELDS, "patch_size"), seed=seed)
+    config = cli.pop_config(StarDistConfig, options, (*StarDistConfig.CLI_FIELDS, "patch_size"), seed=seed)
     if compare:
         if synthetic is not None or not runs:
             raise click.UsageError("--compare takes evaluation folders as arguments and no --synthetic")

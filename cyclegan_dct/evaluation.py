@@ -28,8 +28,8 @@ import logging
 import time
 from pathlib import Path
 
-from cyclegan_dct.measures import IOU_THRESHOLDS, segmentation_scores
 from data.io import ImageError, list_images, read_image, write_json, write_text
+from data.metrics import IOU_THRESHOLDS, segmentation_scores
 from data.stardist_training import fit_patch_size, predict_labels, train_stardist
 
 MASK_FOLDERS = {"cycled": "cycled_masks", "input": "masks"}

@@ -30,8 +30,6 @@ __all__ = [
     "add_grey_noise",
     "mask_agreement",
     "mean_std",
-    "IOU_THRESHOLDS",
-    "segmentation_scores",
     "dice",
     "iou",
 ]
@@ -162,52 +160,3 @@ def mean_std(values):
     if v.size == 0:
         raise ValueError("mean_std of an empty list")
     return {"mean": float(v.mean()), "std": float(v.std()), "n": int(v.size)}
-
-
-IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))
-"""IoU thresholds 0.5, 0.55, ..., 0.9 for the mean F1 (as in the StarDist papers)."""
-
-
-def segmentation_scores(y_true, y_pred, thresholds=IOU_THRESHOLDS):
-    """Instance segmentation scores of predicted against true label images (lists of (H, W) ints).
-
-    Uses ``stardist.matching.matching_dataset`` (objects matched one-to-one at
-    IoU >= t, pooled over the images). Returns a dict:
-    ``precision``, ``recall``, ``f1``, ``ap`` (StarDist's "accuracy"
-    TP / (TP + FP + FN), the average precision of the DSB 2018 / StarDist
-    papers), ``tp``, ``fp``, ``fn``, ``n_true``, ``n_pred``,
-    ``mean_matched_iou`` at the first threshold (0.5); ``mean_f1`` over all
-    thresholds; and ``per_threshold``: ``{t: {precision, recall, f1, ap}}``.
-    """
-    from stardist.matching import matching_dataset
-
-    y_true = [np.asarray(y) for y in y_true]
-    y_pred = [np.asarray(y) for y in y_pred]
-    if len(y_true) != len(y_pred) or not y_true:
-        raise ValueError(f"need the same non-zero number of true and predicted images, "
-                         f"got {len(y_true)} and {len(y_pred)}")
-    thresholds = tuple(float(t) for t in thresholds)
-    stats = matching_dataset(y_true, y_pred, thresh=thresholds, show_progress=False)
-    if len(thresholds) == 1:
-        stats = [stats]
-    per = {
-        f"{t:.2f}": {"precision": float(s.precision), "recall": float(s.recall), "f1": float(s.f1),
-                     "ap": float(s.accuracy)}
-        for t, s in zip(thresholds, stats)
-    }
-    first = stats[0]
-    return {
-        "iou_threshold": thresholds[0],
-        "precision": float(first.precision),
-        "recall": float(first.recall),
-        "f1": float(first.f1),
-        "ap": float(first.accuracy),
-        "tp": int(first.tp),
-        "fp": int(first.fp),
-        "fn": int(first.fn),
-        "n_true": int(first.n_true),
-        "n_pred": int(first.n_pred),
-        "mean_matched_iou": float(first.mean_matched_score),
-        "mean_f1": float(np.mean([s.f1 for s in stats])),
-        "per_threshold": per,
-    }

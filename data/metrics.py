@@ -3,7 +3,8 @@
 PSNR and SSIM compare a reconstruction with its reference (super-resolution),
 and :func:`ssim_map` / :func:`abs_error_map` show where they differ (quality-control maps);
 Dice and IoU compare binary foreground masks (segmentation). Instance-level
-matching (F1 at an IoU threshold) is ``stardist.matching``'s job.
+matching (F1, AP, panoptic quality at IoU thresholds) is ``stardist.matching``'s, in
+:func:`segmentation_scores`.
 """
 
 from __future__ import annotations
@@ -89,3 +90,86 @@ def iou(a, b):
     a, b = _masks(a, b)
     union = np.count_nonzero(a | b)
     return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))
+"""IoU thresholds 0.5, 0.55, ..., 0.9 for the mean F1 (as in the StarDist papers)."""
+
+COCO_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+"""IoU thresholds 0.5, 0.55, ..., 0.95 (COCO's AP@[.5:.95]; ``msrgan.evaluate --segmentation``)."""
+
+
+def segmentation_scores(y_true, y_pred, thresholds=IOU_THRESHOLDS):
+    """Instance segmentation scores of predicted against true label images (lists of (H, W) ints).
+
+    Uses ``stardist.matching.matching_dataset`` (objects matched one-to-one at
+    IoU >= t, pooled over the images). Returns a dict:
+    ``precision``, ``recall``, ``f1``, ``ap`` (StarDist's "accuracy"
+    TP / (TP + FP + FN), the average precision of the DSB 2018 / StarDist
+    papers), ``tp``, ``fp``, ``fn``, ``n_true``, ``n_pred``,
+    ``mean_matched_iou`` and ``panoptic_quality`` (Kirillov et al. 2019, SQ x RQ) at the first threshold
+    (0.5); ``mean_f1`` and ``mean_ap`` over all thresholds; and ``per_threshold``: ``{t: {precision, recall,
+    f1, ap}}``. ``stardist.matching`` imports numba, not TensorFlow.
+    """
+    from stardist.matching import matching_dataset
+
+    y_true = [np.asarray(y) for y in y_true]
+    y_pred = [np.asarray(y) for y in y_pred]
+    if len(y_true) != len(y_pred) or not y_true:
+        raise ValueError(f"need the same non-zero number of true and predicted images, "
+                         f"got {len(y_true)} and {len(y_pred)}")
+    thresholds = tuple(float(t) for t in thresholds)
+    stats = matching_dataset(y_true, y_pred, thresh=thresholds, show_progress=False)
+    if len(thresholds) == 1:
+        stats = [stats]
+    per = {
+        f"{t:.2f}": {"precision": float(s.precision), "recall": float(s.recall), "f1": float(s.f1),
+                     "ap": float(s.accuracy)}
+        for t, s in zip(thresholds, stats)
+    }
+    first = stats[0]
+    return {
+        "iou_threshold": thresholds[0],
+        "precision": float(first.precision),
+        "recall": float(first.recall),
+        "f1": float(first.f1),
+        "ap": float(first.accuracy),
+        "tp": int(first.tp),
+        "fp": int(first.fp),
+        "fn": int(first.fn),
+        "n_true": int(first.n_true),
+        "n_pred": int(first.n_pred),
+        "mean_matched_iou": float(first.mean_matched_score),
+        "panoptic_quality": float(first.panoptic_quality),
+        "mean_f1": float(np.mean([s.f1 for s in stats])),
+        "mean_ap": float(np.mean([s.accuracy for s in stats])),
+        "per_threshold": per,
+    }
+
+
+INSTANCE_METRICS = ("f1", "precision", "recall", "ap50", "map", "pq")
+"""Keys of :func:`instance_scores`."""
+
+
+def instance_scores(y_true, y_pred, thresholds=COCO_THRESHOLDS):
+    """Per-image instance scores of one predicted label image against the true one (``stardist.matching``).
+
+    Returns ``{"f1", "precision", "recall", "ap50", "map", "pq"}``: F1, precision,
+    recall, average precision TP / (TP + FP + FN) and panoptic quality at the
+    first threshold (IoU 0.5), and ``map`` the AP averaged over ``thresholds``
+    (0.5:0.95). Two images without objects agree perfectly (all 1, where
+    ``stardist.matching`` divides 0 by 0 and says 0).
+    """
+    from stardist.matching import matching
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"shape mismatch: true labels {y_true.shape} vs predicted {y_pred.shape}")
+    if not y_true.any() and not y_pred.any():
+        return dict.fromkeys(INSTANCE_METRICS, 1.0)
+    stats = matching(y_true, y_pred, thresh=[float(t) for t in thresholds])
+    stats = stats if isinstance(stats, (list, tuple)) else [stats]
+    first = stats[0]
+    return {"f1": float(first.f1), "precision": float(first.precision), "recall": float(first.recall),
+            "ap50": float(first.accuracy), "map": float(np.mean([s.accuracy for s in stats])),
+            "pq": float(first.panoptic_quality)}

@@ -1,11 +1,13 @@
-"""StarDist2D trained on our data: the segmenter of the downstream evaluations (``cyclegan_dct.evaluate``).
+"""StarDist2D trained on our data: the segmenter of the downstream evaluations.
+
+``cyclegan_dct.evaluate`` and ``msrgan.evaluate --segmentation`` use it.
 
 Schmidt et al. 2018, the ``stardist`` package, with the 2D example's
 normalisation (percentiles 1 / 99.8, ``csbdeep.utils.normalize``) and
 augmenter. ``config`` is any object with StarDist's budget and architecture
 fields (``n_rays``, ``grid``, ``unet_depth``, ``unet_filters``, ``patch_size``,
 ``batch_size``, ``epochs``, ``steps_per_epoch``, ``val_fraction``,
-``optimize_thresholds``, ``seed``), e.g. :class:`cyclegan_dct.config.EvalConfig`.
+``optimize_thresholds``, ``seed``): :class:`StarDistConfig`.
 StarDist and TensorFlow are imported inside the functions that need them.
 """
 
@@ -14,11 +16,54 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from data.engine.config import Config, param, positive
+
 MAX_AUTO_PATCH = 256
 """The largest training patch :func:`fit_patch_size` picks (StarDist's 256 for images >= 256 px)."""
+
+
+@dataclass
+class StarDistConfig(Config):
+    """StarDist training budget and architecture of ``cyclegan_dct.evaluate`` and ``msrgan.evaluate --segmentation``
+    (defaults: StarDist's
+    ``Config2D`` and its example notebook, grid 2: 32 rays, U-Net depth 3 with 32 base filters, 256x256 patches,
+    batch 4, 400 epochs of 100 steps, lr 3e-4). ``patch_size=None`` (the default): fitted to the training
+    images by :func:`data.stardist_training.fit_patch_size`, the largest multiple of 16 and of
+    ``grid * 2**unet_depth`` that fits the smallest one, at most 256 (StarDist's 256 for images >= 256 px)."""
+
+    n_rays: int = param(32, "StarDist rays.")
+    grid: int = param(2, "StarDist grid (subsampling of the prediction).")
+    unet_depth: int = param(3, "U-Net depth.")
+    unet_filters: int = param(32, "U-Net filters of the first level.")
+    patch_size: int | None = param(None, "Training patch size (divisible by grid * 2**unet_depth); None: the largest "
+                                         "multiple of 16 that fits the smallest synthetic image, at most 256.")
+    batch_size: int = param(4, "StarDist batch size.")
+    epochs: int = param(400, "StarDist epochs.")
+    steps_per_epoch: int = param(100, "StarDist steps per epoch.")
+    val_fraction: float = param(0.1, "Fraction of the training pairs held out to tune the thresholds.")
+    optimize_thresholds: bool = param(True, "Tune StarDist's prob/NMS thresholds on the validation pairs.")
+    seed: int = param(0, "Seed of the StarDist training.")
+
+    CLI_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "n_rays", "grid", "unet_depth",
+                  "unet_filters", "val_fraction", "optimize_thresholds")
+    """The fields the commands expose as options (the seed is shared with the command's own;
+    ``patch_size``, whose default is None, has its own option in each)."""
+
+    def problems(self):
+        bad = positive(self, "n_rays", "grid", "unet_depth", "unet_filters", "batch_size", "epochs",
+                       "steps_per_epoch")
+        bad += positive(self, "patch_size", allow_none=True)
+        if not 0.0 < self.val_fraction < 1.0:
+            bad.append(f"val_fraction={self.val_fraction!r} (must be in (0, 1))")
+        if not bad:
+            div = self.grid * 2**self.unet_depth
+            if self.patch_size is not None and self.patch_size % div:
+                bad.append(f"patch_size={self.patch_size} (must be divisible by grid * 2**unet_depth = {div})")
+        return bad
 
 
 def fit_patch_size(smallest, grid=2, unet_depth=3, cap=MAX_AUTO_PATCH, multiple=16):

@@ -39,21 +39,21 @@ DEFAULT_SRCNN = "backup/srcnn/srcnn.keras"  # python -m msrgan.train --model src
 LR_NOTE = "LR = bicubic 4x downscale of the HR image in [-1, 1] (data.pipeline.downscale, as in training)"
 
 
-def load_test_images(data_dir=None):
-    """``(names, images)``: the test images as uint8 RGB (H, W, 3), H and W multiples of 4.
+def load_images(data_dir=None, split="test"):
+    """``(names, images)``: the ``split`` images as uint8 RGB (H, W, 3), H and W multiples of 4.
 
-    ``data_dir=None`` gives the embedded demo test split. Grayscale images are
+    ``data_dir=None`` gives the embedded demo split. Grayscale images are
     replicated to RGB; images whose sides are not multiples of 4 are cropped at
     the bottom/right. Raises :class:`data.io.ImageError` naming a bad file.
     """
     if data_dir is None:
         from data import synthetic
 
-        images, _ = synthetic.demo_split("test")
-        return [f"demo_test_{i:04d}" for i in range(len(images))], list(images)
+        images, _ = synthetic.demo_split(split)
+        return [f"demo_{split}_{i:04d}" for i in range(len(images))], list(images)
     from data import layout
 
-    paths, _ = layout.list_split(data_dir, "test")
+    paths, _ = layout.list_split(data_dir, split)
     names, images = [], []
     for path in paths:
         img = io.read_image(path)
@@ -81,12 +81,14 @@ def _batches(images, batch_size):
             yield idx[k : k + batch_size]
 
 
-def evaluate(resolvers, images, n_show=4, batch_size=16, on_batch=None):
+def evaluate(resolvers, images, n_show=4, batch_size=16, on_batch=None, on_image=None):
     """Score nearest, bicubic and each generator on ``images`` (uint8 RGB HR).
 
     Args:
         resolvers: dict name -> :class:`msrgan.inference.SuperResolver`.
         n_show: how many images (the first ones) to keep for the figure.
+        on_image: called as ``on_image(i, hr, outputs)`` for each image ``i`` (uint8 HR, ``{method: uint8}``),
+            e.g. :class:`msrgan.segmentation.Collector`.
 
     Returns:
         ``(scores, shown)``: a :class:`msrgan.comparison.Scores` and, for the
@@ -114,6 +116,8 @@ def evaluate(resolvers, images, n_show=4, batch_size=16, on_batch=None):
         outputs = {m: io.from_model_range(v, np.uint8) for m, v in outputs.items()}
         for k, i in enumerate(idx):
             per_image[i] = (hr8[k], {m: outputs[m][k] for m in methods})
+            if on_image is not None:
+                on_image(i, *per_image[i])
             if i < n_show:
                 shown[i] = {"LR": io.from_model_range(lr[k], np.uint8), **per_image[i][1], "HR": hr8[k]}
         if on_batch is not None:
@@ -175,22 +179,22 @@ def load_resolvers(entries, tile=128, overlap=16):
 
 
 def compare(models, data_dir=None, n_show=4, batch_size=16, tile=128, overlap=16, on_images=None, on_batch=None,
-            compare_with=(), srcnn=None, siblings=True, max_images=None, default_srcnn=DEFAULT_SRCNN):
+            compare_with=(), srcnn=None, siblings=True, max_images=None, default_srcnn=DEFAULT_SRCNN, on_image=None):
     """Score the generator files ``models`` (and the baselines, see :func:`collect_models`) against nearest and
     bicubic upscaling on the test images (the first ``max_images`` when given).
 
     Returns the report dict (as ``report.json``) and the comparison figure (uint8 RGB).
     ``on_images(n)`` is called once the ``n`` test images are read and the models
-    loaded, ``on_batch(k)`` after each batch of ``k`` images (a progress bar).
+    loaded, ``on_batch(k)`` after each batch of ``k`` images (a progress bar), ``on_image`` as in :func:`evaluate`.
     """
     entries = collect_models(models, compare_with, srcnn, siblings, default_srcnn)
-    names, images = load_test_images(data_dir)
+    names, images = load_images(data_dir)
     if max_images is not None:
         names, images = names[:max_images], images[:max_images]
     labels, resolvers = load_resolvers(entries, tile, overlap)
     if on_images is not None:
         on_images(len(images), len(resolvers))
-    scores, shown = evaluate(resolvers, images, n_show, batch_size, on_batch=on_batch)
+    scores, shown = evaluate(resolvers, images, n_show, batch_size, on_batch=on_batch, on_image=on_image)
     summary = scores.summary()
     tests = scores.paired_tests(comparison.REFERENCE)
     qc_label = labels[[role for _, role in entries].index("model")]

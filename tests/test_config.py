@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from cyclegan_dct.config import CycleGANConfig, EvalConfig
+from cyclegan_dct.config import CycleGANConfig
 from data.engine.config import Config
 from data.masks import DEFAULT_STATS, MaskStats
+from data.stardist_training import StarDistConfig
 from msrgan.config import MSRGANConfig
 from vgg19.config import VGG19Config
 
-CONFIGS = (VGG19Config, MSRGANConfig, CycleGANConfig, EvalConfig)
+CONFIGS = (VGG19Config, MSRGANConfig, CycleGANConfig, StarDistConfig)
 
 
 @pytest.mark.parametrize("cls", CONFIGS)
@@ -32,7 +33,7 @@ def test_every_config_round_trips_and_refuses_unknown_keys(cls, tmp_path):
 
 
 @pytest.mark.parametrize("cls, field", [(VGG19Config, "epochs"), (MSRGANConfig, "epochs"),
-                                        (CycleGANConfig, "steps_per_epoch"), (EvalConfig, "epochs")])
+                                        (CycleGANConfig, "steps_per_epoch"), (StarDistConfig, "epochs")])
 def test_validation_runs_on_construction_and_replace(cls, field):
     with pytest.raises(ValueError, match=f"invalid {cls.__name__}: {field}=0"):
         cls(**{field: 0})
@@ -52,7 +53,7 @@ def test_mask_stats_uses_the_idiom():
 
 def test_eval_config_names_patch_size():
     with pytest.raises(ValueError, match="patch_size=100"):
-        EvalConfig(patch_size=100)
+        StarDistConfig(patch_size=100)
 
 
 def test_run_fields_are_declared_once_and_renamed_keys_still_load(tmp_path):

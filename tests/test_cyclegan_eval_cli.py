@@ -197,7 +197,7 @@ def test_evaluate_on_given_test_folders_and_input_masks(synthetic, tmp_path):
     for name in ("0000.tif", "0001.tif"):
         shutil.copy(synthetic / "masks" / name, tmask / name)
         shutil.copy(synthetic / "images" / name, timg / name)
-    config = evaluate.EvalConfig(n_rays=8, grid=2, unet_depth=2, unet_filters=8, patch_size=32, batch_size=2,
+    config = evaluate.StarDistConfig(n_rays=8, grid=2, unet_depth=2, unet_filters=8, patch_size=32, batch_size=2,
                                  epochs=1, steps_per_epoch=1, val_fraction=0.25, optimize_thresholds=False)
     r = evaluation_lib.run_evaluation(synthetic, tmp_path / "out", config, masks="input", test_images=timg,
                                       test_masks=tmask)
@@ -261,7 +261,7 @@ def test_evaluate_bad_input_fails_without_output(synthetic, tmp_path):
     res = CliRunner().invoke(evaluate.main, ["--synthetic", str(synthetic), "--test-images", str(synthetic)])
     assert res.exit_code != 0 and "--test-masks" in res.output
     with pytest.raises(ValueError, match="unet_filters"):
-        evaluate.EvalConfig(unet_filters=0)
+        evaluate.StarDistConfig(unet_filters=0)
 
 
 def test_ablate_parses_cutoffs_and_builds_train_commands(tmp_path):

@@ -1,8 +1,9 @@
-"""PSNR, SSIM, Dice, IoU against hand-computed values."""
+"""PSNR, SSIM, Dice, IoU and instance matching against hand-computed values."""
 
 import numpy as np
 import pytest
 
+from conftest import disks
 from data import metrics
 
 
@@ -107,3 +108,34 @@ def test_srcnn_and_msrgan_validation_scores_are_data_metrics():
     hr8, sr8 = from_model_range(hr), from_model_range(sr)
     assert float(scores["ssim"]) == pytest.approx(np.mean([metrics.ssim(a, b) for a, b in zip(hr8, sr8)]), abs=1e-5)
     assert float(scores["psnr"]) == pytest.approx(np.mean([metrics.psnr(a, b) for a, b in zip(hr8, sr8)]), abs=1e-3)
+
+
+def test_matching_label_image_against_itself_and_with_a_nucleus_removed():
+    centres = [(12, 12), (12, 40), (40, 12), (40, 40), (26, 26)]
+    labels = disks((56, 56), centres, 5)
+    same = metrics.segmentation_scores([labels], [labels.copy()])
+    assert same["f1"] == 1.0 and same["precision"] == 1.0 and same["recall"] == 1.0 and same["ap"] == 1.0
+    assert same["mean_f1"] == 1.0 and same["n_true"] == 5
+    assert list(same["per_threshold"]) == [f"{t:.2f}" for t in metrics.IOU_THRESHOLDS]
+    missing = labels.copy()
+    missing[missing == 3] = 0
+    s = metrics.segmentation_scores([labels], [missing])
+    assert (s["tp"], s["fp"], s["fn"]) == (4, 0, 1)
+    assert s["recall"] == pytest.approx(4 / 5) and s["precision"] == 1.0
+    assert s["f1"] == pytest.approx(2 * 4 / (2 * 4 + 1)) and s["ap"] == pytest.approx(4 / 5)
+    # PQ = SQ x RQ: matched IoU 1, RQ = F1
+    assert s["panoptic_quality"] == pytest.approx(8 / 9) and s["mean_ap"] == pytest.approx(4 / 5)
+    # one false positive far from the others, one nucleus shrunk below IoU 0.75 (counts at 0.5..0.7 only)
+    extra = labels.copy()
+    extra[50:54, 50:54] = 9
+    extra[(extra == 5) & ~disks((56, 56), [(26, 26)], 4).astype(bool)] = 0  # r 5 -> 4: IoU 49/81 = 0.6
+    e = metrics.segmentation_scores([labels], [extra], metrics.COCO_THRESHOLDS)
+    assert (e["tp"], e["fp"], e["fn"], e["n_pred"]) == (5, 1, 0, 6)
+    aps = [5 / 6] * 3 + [4 / 7] * 7  # thresholds 0.5, 0.55, 0.6 | 0.65 .. 0.95
+    assert e["mean_ap"] == pytest.approx(np.mean(aps))
+    assert list(e["per_threshold"]) == [f"{t:.2f}" for t in metrics.COCO_THRESHOLDS]
+    # pooled over images: the second image is perfect
+    pooled = metrics.segmentation_scores([labels, labels], [missing, labels])
+    assert pooled["recall"] == pytest.approx(9 / 10) and pooled["n_true"] == 10
+    with pytest.raises(ValueError):
+        metrics.segmentation_scores([labels], [])

@@ -1,4 +1,4 @@
-"""Paired Wilcoxon signed-rank test (data.stats) against hand-computed exact values."""
+"""Paired tests (data.stats: Wilcoxon, t-test, rank-biserial r, Holm) against hand-computed values."""
 
 import math
 
@@ -58,3 +58,31 @@ def test_bad_samples_raise():
     with pytest.raises(ValueError, match="empty"):
         stats.paired_wilcoxon([], [])
 
+
+
+def test_paired_t_against_hand_computed_values():
+    # d = 1, 2, 3, 4, 6: mean 3.2, sd sqrt(14.8 / 4) = 1.9235, t = 3.2 / (1.9235 / sqrt 5) = 3.7199 (4 df)
+    t = stats.paired_t([2, 4, 6, 8, 11], [1, 2, 3, 4, 5])
+    sd = math.sqrt(14.8 / 4)
+    assert t.mean_difference == pytest.approx(3.2) and t.statistic == pytest.approx(3.2 / (sd / math.sqrt(5)))
+    assert t.cohens_dz == pytest.approx(3.2 / sd) and t.n == 5
+    half = 2.7764451051977987 * sd / math.sqrt(5)  # t_{0.975, 4}
+    assert (t.ci_low, t.ci_high) == (pytest.approx(3.2 - half), pytest.approx(3.2 + half))
+    assert t.pvalue == pytest.approx(0.020476, abs=1e-5)  # 2 * (1 - T_4(3.7199))
+    same = stats.paired_t([1, 2, 3], [0, 1, 2])  # every difference 1: no spread
+    assert (same.mean_difference, same.ci_low, same.ci_high, same.pvalue, same.cohens_dz) == (1, 1, 1, 0.0, None)
+    assert stats.paired_t([1, 2], [1, 2]).pvalue == 1.0
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.paired_t([1], [0])
+
+
+def test_rank_biserial_and_holm():
+    # d = 1, -2, 3, 4, -5, 6: R+ = 14, R- = 7, r = 7 / 21; zeros dropped; all positive: +1
+    assert stats.rank_biserial([1, -2, 3, 4, -5, 6], np.zeros(6)) == pytest.approx(1 / 3)
+    assert stats.rank_biserial([0, 1, 2], [0, 0, 0]) == 1.0 and stats.rank_biserial([1, 2], [1, 2]) == 0.0
+    assert stats.rank_biserial(np.zeros(6), [1, -2, 3, 4, -5, 6]) == pytest.approx(-1 / 3)
+    # Holm: sorted 0.01, 0.03, 0.04, 0.5 scaled by 4, 3, 2, 1 -> 0.04, 0.09, 0.08 -> 0.09 (monotone), 0.5
+    assert stats.holm([0.04, 0.01, 0.5, 0.03]) == pytest.approx([0.09, 0.04, 0.5, 0.09])
+    assert stats.holm([0.6, 0.7]) == [1.0, 1.0] and stats.holm([]) == []
+    with pytest.raises(ValueError):
+        stats.holm([0.5, 1.5])

@@ -1,7 +1,7 @@
 """The one config idiom: a dataclass that validates on construction and round-trips through ``config.json``.
 
 Every configuration (``VGG19Config``, ``MSRGANConfig``, ``CycleGANConfig``,
-``cyclegan_dct.config.EvalConfig``, ``data.masks.MaskStats``) is a
+``data.stardist_training.StarDistConfig``, ``data.masks.MaskStats``) is a
 ``@dataclass`` deriving from :class:`Config`:
 
 - ``problems()`` returns one ``"field=value (why)"`` string per bad field;
