@@ -1,6 +1,7 @@
 # Two entry points, each self-contained on a fresh clone:
 #   make demo  -> create .venv, install, run the main job on the embedded demo data
 #   make test  -> create .venv, install, run ruff then the whole test suite
+# and after make demo: make segmentation (the thesis's SR-before-segmentation study on the demo generators).
 # and the inner loop: make test-fast (ruff, then the tests not marked slow).
 PYTHON ?= python3
 # test processes (pytest-xdist; a test file stays in one process): 2 halves the suite's time on 2 cores
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint install clean
+.PHONY: demo segmentation test test-fast lint install clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+segmentation: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/segmentation.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

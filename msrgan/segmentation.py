@@ -40,6 +40,9 @@ from msrgan.segmentation_data import load_fields, nuclear_channel
 log = logging.getLogger(__name__)
 
 SEGMENTERS = ("classical", "stardist")
+STARDIST_BORDER = 0
+"""StarDist's ``b`` at prediction (its default 2 drops nuclei cut by the edge; see
+:func:`data.stardist_training.predict_labels`)."""
 REFERENCES = ("bicubic", "nearest")
 """Each learned method is compared with these, image by image."""
 TESTED_METRICS = ("f1", "map", "pq", "f1_vs_hr")
@@ -84,8 +87,9 @@ def stardist_segmenter(config, train, channel, model_dir, pretrained=None):
         if not (pretrained / "config.json").is_file():
             raise ValueError(f"{pretrained}: not a StarDist2D model folder (no config.json)")
         model = StarDist2D(None, name=pretrained.name, basedir=str(pretrained.parent))
-        return (lambda grey: predict_labels(model, grey)), {"model_dir": str(pretrained), "trained": False,
-                                                             "thresholds": dict(model.thresholds._asdict())}
+        return (lambda grey: predict_labels(model, grey, STARDIST_BORDER)), {
+            "model_dir": str(pretrained), "trained": False, "border": STARDIST_BORDER,
+            "thresholds": dict(model.thresholds._asdict())}
     if train is None or train.labels is None:
         raise ValueError("the stardist segmenter needs nuclei labels of the training split "
                          "(DIR/labels/nuclei/train/<stem>.tif); use --segmenters classical")
@@ -98,8 +102,8 @@ def stardist_segmenter(config, train, channel, model_dir, pretrained=None):
              config.steps_per_epoch)
     model, info = train_stardist(images, train.labels, config, model_dir.parent, name=model_dir.name)
     info = {**info, "config": config.to_dict(), "model_dir": str(model_dir), "trained": True,
-            "thresholds": dict(model.thresholds._asdict())}
-    return (lambda grey: predict_labels(model, grey)), info
+            "border": STARDIST_BORDER, "thresholds": dict(model.thresholds._asdict())}
+    return (lambda grey: predict_labels(model, grey, STARDIST_BORDER)), info
 
 
 def score_versions(segmented, truth=None):
