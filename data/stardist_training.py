@@ -156,7 +156,7 @@ def train_stardist(images, labels, config, basedir, name="model"):
         model.train(Xt, Yt, validation_data=(Xv, Yv), augmenter=_augment, seed=config.seed)
     t1 = time.perf_counter()
     if config.optimize_thresholds:
-        model.optimize_thresholds(Xv, Yv)
+        model.optimize_thresholds(Xv, Yv, optimize_kwargs={"verbose": False})  # no tqdm bars in logs
     t2 = time.perf_counter()
     return model, {"n_train": len(Xt), "n_val": len(Xv), "train_s": t1 - t0, "thresholds_s": t2 - t1}
 
