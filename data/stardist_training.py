@@ -40,7 +40,7 @@ class StarDistConfig(Config):
     unet_depth: int = param(3, "U-Net depth.")
     unet_filters: int = param(32, "U-Net filters of the first level.")
     patch_size: int | None = param(None, "Training patch size (divisible by grid * 2**unet_depth); None: the largest "
-                                         "multiple of 16 that fits the smallest synthetic image, at most 256.")
+                                         "multiple of 16 that fits the smallest training image, at most 256.")
     batch_size: int = param(4, "StarDist batch size.")
     epochs: int = param(400, "StarDist epochs.")
     steps_per_epoch: int = param(100, "StarDist steps per epoch.")

@@ -16,7 +16,8 @@ PURE = [
     "msrgan.tiling", "msrgan.comparison", "msrgan.figures", "vgg19.confusion",
     "cyclegan_dct.measures", "cyclegan_dct.domains", "cyclegan_dct.stats", "cyclegan_dct.polarity",
     "data.packaging.modelzoo", "data.packaging.package_readme", "cyclegan_dct.ablation_report",
-    "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo",
+    "msrgan.modelzoo", "vgg19.modelzoo", "cyclegan_dct.modelzoo", "data.segmentation", "data.stardist_training",
+    "msrgan.segmentation", "msrgan.segmentation_data", "msrgan.segmentation_report",
 ]
 CONFIGS = ["data.engine.config", "vgg19.config", "msrgan.config", "cyclegan_dct.config"]
 PLUMBING = ["data.cli", "data.engine.errors", "data.cli.quiet", "benchmarks.flops", "benchmarks.separability",
