@@ -20,7 +20,7 @@ INPUT_BITS = click.option("--input-bits", type=click.Choice(["8", "16"]), defaul
 
 main = export_command("the generator MODEL (.keras)", "mSRGAN 4x super-resolution generator",
                       "msrgan:load_generator", "msrgan.modelzoo:package_descr",
-                      extra_options=[(INPUT_BITS, "input_bits", int)])
+                      extra_options=[(INPUT_BITS, "input_bits", int)], forms="msrgan.layers:INFERENCE_FORMS")
 
 if __name__ == "__main__":
     main()

@@ -1,14 +1,21 @@
 """Custom layers of the mSRGAN generator and the bicubic baselines (registered, so ``.keras`` files reload).
 
-Import ``msrgan`` (or this module) before ``keras.models.load_model`` so that
-``PixelShuffle`` and ``BicubicUpsampling`` are registered.
+Both are written with ``keras.ops`` only, so they run on every Keras backend.
+Exports replace ``PixelShuffle`` by a fixed, non-trainable ``Conv2DTranspose``
+(:data:`INFERENCE_FORMS`, applied by :func:`data.packaging.keras_export.export_model`;
+equal to ``depth_to_space`` to the last bit), so the exported mSRGAN generator of
+the original's architecture loads with plain ``keras.models.load_model``.
+``BicubicUpsampling`` has no built-in form: Keras' ``UpSampling2D(interpolation=
+"bicubic")`` fails on inputs of unknown size under TensorFlow's graph mode, and
+TensorFlow's edge renormalisation needs a division no built-in layer does. Files
+with it (``--residual-bicubic`` generators, the SRCNN) and files exported before
+need ``msrgan`` (or this module) imported first.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="msrgan")
@@ -59,13 +66,45 @@ def original_order_permutation(scale, out_channels):
     return perm
 
 
+def cubic_weights(scale, a=-0.5):
+    """``(scale, 5)`` float64: output pixel ``scale k + r`` of a bicubic ``scale``x upsampling (half-pixel centres,
+    Keys' cubic with ``a = -0.5``, as TensorFlow's ``resize_bicubic``) is ``sum_t w[r, t] x[k + t - 2]``."""
+    s = int(scale)
+    d = ((np.arange(s) + 0.5) / s - 0.5)[:, None] - (np.arange(5) - 2)[None, :]
+    d = np.abs(d)
+    near = ((a + 2) * d - (a + 3)) * d * d + 1
+    far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+
+def bicubic_kernel(scale, channels):
+    """The ``(5, 5, C, C scale^2)`` convolution kernel whose ``depth_to_space(scale)`` output is the bicubic
+    upsampling of a 2-pixel zero-padded input (before renormalisation at the edges): output channel
+    ``(p scale + q) C + g`` is phase ``(p, q)`` of
+    channel ``g`` (the order :class:`PixelShuffle` reads)."""
+    w = cubic_weights(scale)
+    s, c = int(scale), int(channels)
+    kernel = np.zeros((5, 5, c, c * s * s), np.float32)
+    for p in range(s):
+        for q in range(s):
+            for g in range(c):
+                kernel[:, :, g, (p * s + q) * c + g] = np.outer(w[p], w[q])
+    return kernel
+
+
 @keras.saving.register_keras_serializable(package="msrgan")
 class BicubicUpsampling(keras.layers.Layer):
-    """(B, h, w, C) -> (B, scale h + 2 pad, scale w + 2 pad, C): bicubic ``tf.image.resize`` (no antialiasing),
-    then ``pad`` pixels of reflection padding on each side (default 0).
+    """(B, h, w, C) -> (B, scale h + 2 pad, scale w + 2 pad, C): bicubic upsampling equal to TensorFlow's
+    ``tf.image.resize(..., "bicubic", antialias=False)`` (half-pixel centres, Keys' a = -0.5; at the edges the
+    taps outside the image are dropped and the rest renormalised), then ``pad`` pixels of reflection padding
+    on each side (default 0).
 
-    The same resize as ``msrgan.evaluate``'s bicubic baseline. Computed in
-    float32 and cast to the layer's compute dtype; any h, w (dynamic shapes).
+    The same resize as ``msrgan.evaluate``'s bicubic baseline, written with
+    ``keras.ops`` only (zero padding, a fixed 5x5 convolution per output phase,
+    ``depth_to_space``, divided by the same for an image of ones), so it runs on
+    every backend and for any h, w (Keras' ``UpSampling2D(interpolation="bicubic")``
+    refuses unknown sizes under TensorFlow's graph mode). Computed in float32,
+    cast to the compute dtype.
     """
 
     def __init__(self, scale=4, pad=0, **kwargs):
@@ -75,12 +114,19 @@ class BicubicUpsampling(keras.layers.Layer):
             raise ValueError(f"scale must be >= 1 and pad >= 0, got {scale}, {pad}")
 
     def call(self, x):
-        size = tf.shape(x)[1:3] * self.scale
-        y = tf.image.resize(tf.cast(x, tf.float32), size, method="bicubic", antialias=False)
+        x = keras.ops.cast(x, "float32")
+        zeros = [[0, 0], [2, 2], [2, 2], [0, 0]]
+        kernel = keras.ops.convert_to_tensor(bicubic_kernel(self.scale, x.shape[-1]))
+        y = keras.ops.conv(keras.ops.pad(x, zeros), kernel, padding="valid")
+        # taps outside the image are dropped and the others renormalised (TensorFlow's scale_and_translate)
+        ones = keras.ops.pad(keras.ops.ones_like(x[..., :1]), zeros)
+        norm = keras.ops.conv(ones, keras.ops.convert_to_tensor(bicubic_kernel(self.scale, 1)), padding="valid")
+        y = keras.ops.depth_to_space(y, self.scale, data_format="channels_last") / keras.ops.depth_to_space(
+            norm, self.scale, data_format="channels_last")
         if self.pad:
             p = self.pad
-            y = tf.pad(y, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
-        return tf.cast(y, self.compute_dtype)
+            y = keras.ops.pad(y, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        return keras.ops.cast(y, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
@@ -89,3 +135,26 @@ class BicubicUpsampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "pad": self.pad}
+
+
+def shuffle_kernel(scale, channels):
+    """The 0/1 kernel ``(r, r, C, C r^2)`` of a stride-``r`` ``Conv2DTranspose`` equal to :class:`PixelShuffle`:
+    output ``(y r + p, x r + q)`` of channel ``g`` is input channel ``(p r + q) C + g`` (``depth_to_space``)."""
+    r, c = int(scale), int(channels)
+    kernel = np.zeros((r, r, c, c * r * r), np.float32)
+    for p in range(r):
+        for q in range(r):
+            for g in range(c):
+                kernel[p, q, g, (p * r + q) * c + g] = 1.0
+    return kernel
+
+
+def _shuffle_as_conv(layer):
+    channels = int(layer.input.shape[-1]) // layer.scale**2
+    conv = keras.layers.Conv2DTranspose(channels, layer.scale, strides=layer.scale, use_bias=False, trainable=False,
+                                        name=layer.name, dtype="float32")
+    return conv, [shuffle_kernel(layer.scale, channels)]
+
+
+INFERENCE_FORMS = {PixelShuffle: _shuffle_as_conv}
+"""Export-time replacements by built-in layers (see :func:`data.packaging.keras_export.float32_copy`)."""

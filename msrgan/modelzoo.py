@@ -45,11 +45,20 @@ CITE = [
     },
 ]
 
-CUSTOM_LAYERS_NOTE = (
-    "`model.keras` contains the custom layer `PixelShuffle` (registered by the `msrgan.layers` module of "
-    "gan-microscopy): it opens only after `import msrgan.layers`. `tf_saved_model.zip` (made with Keras 3's "
-    "`model.export()`) does not depend on our package: it runs with TensorFlow alone."
-)
+SAVED_MODEL_NOTE = ("`tf_saved_model.zip` (made with Keras 3's `model.export()`) does not depend on our package: it "
+                    "runs with TensorFlow alone.")
+
+
+def keras_note(model):
+    """What opening ``model.keras`` needs: nothing but Keras when every layer is built in, else ``msrgan.layers``."""
+    custom = sorted({type(layer).__name__ for layer in model.layers if type(layer).__module__.startswith("msrgan")})
+    if not custom:
+        return ("`model.keras` uses built-in Keras 3 layers only (the sub-pixel shuffle is a fixed "
+                "`Conv2DTranspose`): `keras.models.load_model('model.keras')` opens it without gan-microscopy. "
+                + SAVED_MODEL_NOTE)
+    return (f"`model.keras` contains the custom layer(s) {', '.join(f'`{c}`' for c in custom)} (registered by the "
+            "`msrgan.layers` module of gan-microscopy, written with `keras.ops`, so any Keras backend): it opens "
+            "only after `import msrgan.layers`. " + SAVED_MODEL_NOTE)
 
 
 def check_generator(model, path):
@@ -143,7 +152,7 @@ def _training_summary(run_dir):
     return lines, Path(run_dir) / "config.json"
 
 
-def _documentation(name, summary_lines, scores, input_bits):
+def _documentation(name, summary_lines, scores, input_bits, note):
     pre = ("8-bit RGB, mapped by `x / 127.5 - 1` to [-1, 1] (`scale_linear` gain 1/127.5, offset -1)"
            if input_bits == 8 else
            "16-bit RGB, mapped per image by the 2 / 99.8 percentiles to [0, 1] (`scale_range`) and then to [-1, 1]")
@@ -165,7 +174,7 @@ def _documentation(name, summary_lines, scores, input_bits):
         "",
         "## Weights",
         "",
-        f"- `{modelzoo.KERAS_FILE}` (`keras_v3`): {CUSTOM_LAYERS_NOTE}",
+        f"- `{modelzoo.KERAS_FILE}` (`keras_v3`): {note}",
         f"- `{modelzoo.SAVED_MODEL_FILE}` (`tensorflow_saved_model_bundle`, unzip it first):",
         "",
         "```python",
@@ -239,11 +248,11 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", inp
                                      lr[None], in_data, pre, sample=lr)],
         outputs=[modelzoo.TensorDescr("sr", "4x super-resolved RGB image", [{"type": "batch"}, *out_space, channel],
                                       sr, out_data, post, sample=sr8)],
-        documentation=_documentation(name, summary_lines, scores, input_bits),
+        documentation=_documentation(name, summary_lines, scores, input_bits, keras_note(model)),
         cover=cover,
         cite=CITE,
         tags=["super-resolution", "srgan", "gan", "fluorescence-light-microscopy", "2d", "keras", "tensorflow"],
         attachments={"config.json": config_path} if config_path is not None else {},
-        keras_comment=CUSTOM_LAYERS_NOTE,
+        keras_comment=keras_note(model),
         saved_model_comment="Keras 3 model.export() of the keras_v3 weights; TensorFlow only, no custom code.",
     )

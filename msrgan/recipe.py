@@ -29,6 +29,7 @@ from data.packaging.keras_export import export_model
 from data.pipeline import downscale, hr_dataset
 from msrgan.callbacks import EpochGrid, PretrainedExport
 from msrgan.config import ARCHITECTURE_KEYS, MSRGANConfig
+from msrgan.layers import INFERENCE_FORMS
 from msrgan.model import MSRGAN
 from msrgan.networks import build_discriminator, build_generator
 
@@ -117,6 +118,7 @@ class MSRGANRecipe(ImageRecipe):
     architecture_keys = ARCHITECTURE_KEYS
     monitor = MONITOR
     export_rule = EXPORT_RULE
+    inference_forms = INFERENCE_FORMS
     dataset = staticmethod(hr_dataset)
 
     def __init__(self, config, result_dir="result/msrgan", logdir=None, backup_dir="backup/msrgan"):
@@ -168,7 +170,8 @@ class MSRGANRecipe(ImageRecipe):
 
     def export_pretrained(self, gan):
         self.recalibrator(gan).run()
-        export_model(gan.generator, self.backup_dir / PRETRAINED_FILE, input_shape=(None, None, 3))
+        export_model(gan.generator, self.backup_dir / PRETRAINED_FILE, input_shape=(None, None, 3),
+                     forms=self.inference_forms)
 
     def callbacks(self, gan, validation):
         remove_stale_temporaries(self.result_dir)  # half-written figures of a killed run (run_dir's: cleared)

@@ -119,7 +119,7 @@ def test_test_tensors_are_a_real_demo_image_through_the_keras_model(package, run
     assert cover.shape == (96, 288, 3)
     np.testing.assert_array_equal(cover[:, 192:], io.from_model_range(io.to_model_range(hr)))
     readme = (package / "README.md").read_text()
-    assert "PixelShuffle" in readme and "TensorFlow alone" in readme
+    assert "built-in Keras 3 layers only" in readme and "TensorFlow alone" in readme
     assert "| `steps_per_epoch` | 7 |" in readme and "10.1109/CVPR.2017.19" in readme
 
 
@@ -275,20 +275,21 @@ def test_rdf_validates_with_bioimageio_spec(package, tmp_path):
 @needs_spec
 @pytest.mark.slow
 def test_bioimageio_core_test_model_passes_both_weight_formats(package, tmp_path):
-    # keras_v3 needs our PixelShuffle registered: import msrgan.layers first (the spec has no field for that
-    # dependency; the package __init__ is lazy and registers nothing)
+    # a plain process: the exported generator holds built-in layers only (PixelShuffle -> Conv2DTranspose)
     proc = _bioimageio(f"""
-        import msrgan.layers
+        import sys
         from bioimageio.core import test_model
         s = test_model({str(package / 'rdf.yaml')!r})
         print("STATUS", s.status)
         for det in s.details:
             print("DETAIL", det.status, det.name)
+        print("PROJECT", sorted(m for m in sys.modules if m.split(".")[0] in ("msrgan", "data", "vgg19")))
     """, tmp_path)
     out = proc.stdout
     assert "STATUS passed" in out, out[-3000:] + proc.stderr[-3000:]
     assert "DETAIL passed Reproduce test outputs from test inputs (keras_v3)" in out
     assert "DETAIL passed Reproduce test outputs from test inputs (tensorflow_saved_model_bundle)" in out
+    assert "PROJECT []" in out  # nothing of ours was imported
 
 
 @needs_spec

@@ -60,7 +60,7 @@ class Exporter:
         files = []
         for name, net in recipe.exports(self.model).items():
             net, shape = net if isinstance(net, tuple) else (net, None)
-            files.append(export_model(net, self.run_dir / name, input_shape=shape).name)
+            files.append(export_model(net, self.run_dir / name, input_shape=shape, forms=recipe.inference_forms).name)
         step = int(np.asarray(recipe.step(self.model)))
         write_json(self.run_dir / EXPORT_RECORD, {
             "epoch": epoch, "step": step, "monitor": recipe.monitor, "mode": recipe.mode if recipe.monitor else None,

@@ -29,7 +29,9 @@ class Recipe:
     and ``mode`` (export only the best epoch by this epoch log, ``"max"`` or
     ``"min"``, e.g. ``"val_accuracy"``; the checkpoint still holds the last
     epoch; ``None``: export every epoch); ``export_rule`` (a sentence saying
-    which epoch the exports hold, written to ``export.json``); ``validation_steps``.
+    which epoch the exports hold, written to ``export.json``); ``validation_steps``;
+    ``inference_forms`` (custom layer type -> its built-in inference form, applied to every export,
+    see :func:`data.packaging.keras_export.float32_copy`).
     """
 
     config_class = None
@@ -38,6 +40,7 @@ class Recipe:
     mode = "max"
     export_rule = None
     validation_steps = None
+    inference_forms = {}
     """Validation batches per epoch (``None``: the whole validation set)."""
 
     def __init__(self, config):

@@ -14,7 +14,7 @@ import click
 from data import cli
 
 
-def export_command(what, default_name, loader, describer, extra_options=()):
+def export_command(what, default_name, loader, describer, extra_options=(), forms=None):
     """A click command ``MODEL OUT_DIR [--name --authors --license --overwrite ...]``.
 
     ``what``: the network in the help text ("the generator MODEL (.keras)"); ``default_name``: the rdf.yaml
@@ -22,7 +22,8 @@ def export_command(what, default_name, loader, describer, extra_options=()):
     in the command body (so ``--help`` loads no TensorFlow): the network loader and the package description
     ``describe(model, model_path, name=..., authors=..., license=..., **extra)``; ``extra_options``:
     ``(click.option, keyword, convert)`` triples: the option's value, ``convert``-ed, goes to the description as
-    ``keyword`` (e.g. ``--input-bits`` as ``input_bits=int(value)``).
+    ``keyword`` (e.g. ``--input-bits`` as ``input_bits=int(value)``); ``forms``: ``"module:attribute"`` of the
+    custom layers' built-in inference forms (:func:`data.packaging.keras_export.float32_copy`).
     """
 
     def main(model, out_dir, name, authors, license_, overwrite, **extra):
@@ -35,7 +36,8 @@ def export_command(what, default_name, loader, describer, extra_options=()):
         def descr(*args):
             return describe(*args, name=name, authors=modelzoo.parse_authors(authors), license=license_, **extra)
 
-        modelzoo.export(model, out_dir, load, descr, overwrite=overwrite)
+        modelzoo.export(model, out_dir, load, descr, overwrite=overwrite,
+                        forms=_resolve(forms) if forms else None)
         cli.echo(f"wrote bioimage.io package {out_dir} (validate: bioimageio test {out_dir / modelzoo.RDF_FILE})")
 
     main.__doc__ = f"Write the bioimage.io model package of {what} to OUT_DIR."

@@ -49,28 +49,58 @@ def _with_input_shape(config, input_shape):
     return config
 
 
-def float32_copy(model, input_shape=None):
+def _replace_layers(model, config, forms):
+    """Swap, in the functional ``config``, each layer whose type is a key of ``forms`` for the built-in layer
+    ``forms[type](layer)`` returns as ``(new_layer, weights)`` (``(None, None)``: keep it); return
+    ``{name: weights}`` of the swapped layers."""
+    replaced = {}
+    for entry in config["layers"]:
+        layer = model.get_layer(entry["name"])
+        form = forms.get(type(layer))
+        if form is None:
+            continue
+        new, weights = form(layer)
+        if new is None:
+            continue
+        serialized = keras.saving.serialize_keras_object(new)
+        entry.update({k: serialized[k] for k in ("module", "class_name", "config", "registered_name")})
+        entry.pop("build_config", None)
+        replaced[entry["name"]] = weights
+    return replaced
+
+
+def float32_copy(model, input_shape=None, forms=None):
     """An uncompiled float32 copy of a functional ``model`` with the same weights.
 
     ``input_shape`` (without the batch axis, e.g. ``(None, None, 3)`` for a
     fully convolutional generator) replaces the input shape of the copy.
+    ``forms`` maps custom layer types to their built-in inference form (e.g.
+    :data:`msrgan.layers.INFERENCE_FORMS`), so that the copy loads without
+    the package that defines them.
     """
     config = _float32_config(model.get_config())
     if input_shape is not None:
         config = _with_input_shape(config, input_shape)
+    replaced = _replace_layers(model, config, forms) if forms else {}
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
         copy = model.__class__.from_config(config)
     finally:
         keras.mixed_precision.set_global_policy(policy)
-    copy.set_weights(model.get_weights())
+    if replaced:
+        for layer in copy.layers:
+            weights = replaced.get(layer.name)
+            layer.set_weights(weights if weights is not None else model.get_layer(layer.name).get_weights())
+    else:
+        copy.set_weights(model.get_weights())
     return copy
 
 
-def export_model(model, path, input_shape=None):
-    """Write the float32 copy of ``model`` to ``path`` (``.keras``) atomically; return the path."""
-    copy = float32_copy(model, input_shape)
+def export_model(model, path, input_shape=None, forms=None):
+    """Write the float32 copy of ``model`` (:func:`float32_copy`) to ``path`` (``.keras``) atomically; return
+    the path."""
+    copy = float32_copy(model, input_shape, forms)
     with atomic_path(path) as tmp:
         copy.save(str(tmp))
     return Path(path)

@@ -92,19 +92,20 @@ class PackageDescr:
     version: str = "0.1.0"
 
 
-def export(model_path, out_dir, load, describe, overwrite=False):
+def export(model_path, out_dir, load, describe, overwrite=False, forms=None):
     """The steps every ``<package>.export`` CLI takes: check ``out_dir``, ``load(model_path)``,
     ``describe(model, model_path)`` -> :class:`PackageDescr`, :func:`write_package`.
 
     ``load`` and ``describe`` raise ``ValueError``/``OSError`` naming the file for a bad model (a
     multi-line message, as Keras' load errors are, is put on one line). The package holds the
-    float32 copy of the model (:func:`data.packaging.keras_export.float32_copy`), whatever policy it was saved under.
+    float32 copy of the model (:func:`data.packaging.keras_export.float32_copy`), whatever policy it was saved under,
+    with the custom layers of ``forms`` replaced by their built-in inference forms.
     """
     from data.packaging.keras_export import float32_copy
 
     check_out_dir(out_dir, overwrite)
     try:
-        model = float32_copy(load(model_path))
+        model = float32_copy(load(model_path), forms=forms)
     except ValueError as e:
         raise ValueError(one_line(e)) from e
     descr = describe(model, model_path)
