@@ -59,7 +59,9 @@ def test_cli_starts_quietly_and_its_error_is_the_only_line(tmp_path):
 
 @pytest.mark.slow
 def test_training_log_is_plain_when_stdout_is_not_a_terminal(tmp_path):
-    """A tee'd / CI log: one line per epoch (Keras verbose=2), no backspaces or escape sequences, no start-up noise."""
+    """A tee'd / CI log: one line per epoch (Keras verbose=2) and a progress line with the step rate and the ETA
+    ten times per epoch (here every step but the epoch's last), no backspaces or escape sequences, no start-up
+    noise."""
     data = tiny_rgb_data_dir(tmp_path / "data")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "msrgan.train", "--data-dir", str(data), "--beta", "0", "--image-size", "32",
@@ -76,6 +78,9 @@ def test_training_log_is_plain_when_stdout_is_not_a_terminal(tmp_path):
     stdout = proc.stdout.decode().splitlines()
     assert [line for line in stdout if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"]
     assert len([line for line in stdout if re.match(r"3/3 - \S+ - ", line)]) == 2  # one line per epoch
+    progress = re.findall(r"epoch (\d)/2, step (\d) of 6 \(batch (\d)/3\): [\d.]+ steps/s, ETA (\d+ s|\d+ min \d+ s), "
+                          r"\w*loss [-\d.e]+", text)
+    assert [(int(e), int(s), int(b)) for e, s, b, _ in progress] == [(1, 1, 1), (1, 2, 2), (2, 4, 1), (2, 5, 2)], text
 
 
 @pytest.mark.slow

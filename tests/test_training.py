@@ -302,3 +302,24 @@ def test_a_second_trainer_on_the_same_run_folder_is_refused_and_a_dead_holder_is
     with caplog.at_level("INFO"):
         assert training.train(_spec(TinyConfig(epochs=2)), run, logs, verbose=0)["step"] == 4
     assert "taking over the lock" in caplog.text and not (run / LOCK_FILE).exists()
+
+
+def test_progress_line_every_n_steps_with_rate_and_eta(caplog, monkeypatch):
+    import logging
+
+    from data.engine import progress
+
+    clock = iter(float(t) for t in range(0, 100, 2))  # 2 s per call of perf_counter
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    step = {"n": 10}
+    cb = progress.ProgressLine(every=5, epochs=3, steps_per_epoch=10, step=lambda: step["n"])
+    with caplog.at_level(logging.INFO, logger="data.engine.progress"):
+        cb.on_epoch_begin(1)  # t = 0, step 10: the second of 3 epochs of 10 steps
+        for batch in range(10):
+            step["n"] += 1
+            cb.on_train_batch_end(batch, {"d_loss": 0.5, "g_loss": 0.25})
+    lines = [r.getMessage() for r in caplog.records]
+    # one line at batch 5 (t = 2 s after 5 steps: 2.5 steps/s; 15 steps left: 6 s), none at the epoch's last batch
+    assert lines == ["epoch 2/3, step 15 of 30 (batch 5/10): 2.5 steps/s, ETA 6 s, g_loss 0.25"]
+    assert progress.duration(3725) == "1 h 2 min" and progress.duration(189) == "3 min 9 s"
+    assert progress.duration(42.4) == "42 s" and progress.default_every(7) == 1 and progress.default_every(100) == 10

@@ -8,7 +8,9 @@ folder started, then ``model.fit`` with the engine's callbacks:
 - :class:`data.engine.summaries.StepSummary` / ``ImageSummary``: TensorBoard on the global step axis;
 - the recipe's own callbacks (figures, BatchNorm re-estimation...);
 - :class:`data.engine.checkpoint.CheckpointCallback`: NaN guard, exports
-  (:class:`data.engine.exports.Exporter`) then the checkpoint at each epoch end.
+  (:class:`data.engine.exports.Exporter`) then the checkpoint at each epoch end;
+- off a terminal, :class:`data.engine.progress.ProgressLine`: a line with the step
+  rate and the ETA ten times per epoch (Keras prints one line per epoch there).
 
 Resume: the same command continues from the last checkpoint; a different
 architecture or ``precision`` is refused, naming the keys
@@ -35,6 +37,7 @@ from data.engine.distribute import make_strategy, set_precision
 from data.engine.exports import Exporter, read_record
 from data.engine.lock import RunLock
 from data.engine.multiworker import ChiefOnly, after_save_barrier, is_chief, scratch_dir, shard_by_data
+from data.engine.progress import ProgressLine, default_every
 from data.engine.recipe import Recipe
 from data.engine.resume import apply_learning_rates, constant_learning_rates
 from data.engine.run_folder import check_resume, start_run_dir
@@ -122,12 +125,16 @@ def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, k
     callbacks.append(CheckpointCallback(state, before_save=exporter, initial_epoch=initial_epoch,
                                         after_save=after_save_barrier(strategy)))
     callbacks += extra_callbacks
+    verbose = fit_verbosity() if verbose is None else verbose
+    if verbose == 2 and chief:  # one Keras line per epoch: say how the epoch goes in between
+        callbacks.append(ProgressLine(default_every(recipe.steps_per_epoch), epochs, recipe.steps_per_epoch,
+                                      step=lambda: recipe.step(model)))
     log.info("training: epoch %d of %d, from step %d", initial_epoch + 1, epochs, int(np.asarray(recipe.step(model))))
     # shuffle=False: the datasets shuffle themselves; Keras 3's default shuffle=True only warns for a tf.data input
     history = model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
                         steps_per_epoch=recipe.steps_per_epoch, validation_data=val_ds,
                         validation_steps=recipe.validation_steps if val_ds is not None else None,
-                        callbacks=callbacks, verbose=fit_verbosity() if verbose is None else verbose)
+                        callbacks=callbacks, verbose=verbose)
     result.update(epoch=int(state.epoch.numpy()), step=int(np.asarray(recipe.step(model))),
                   logs={k: float(v[-1]) for k, v in history.history.items() if v}, export=read_record(run_dir))
     return result
