@@ -14,6 +14,7 @@ import numpy as np
 
 from data import io, layout
 from data.segmentation import read_instance_labels
+from msrgan.evaluation import load_images
 
 CHANNEL_NAMES = ("red", "green", "blue", "alpha")
 
@@ -55,8 +56,6 @@ def load_fields(data_dir, split, channel, max_images=None):
     a missing, extra or mismatched label file raises :class:`data.io.ImageError` naming it.
     Every image must have a non-constant nuclear channel (:func:`nuclear_channel`).
     """
-    from msrgan.evaluation import load_images
-
     names, images = load_images(data_dir, split)
     if max_images is not None:
         names, images = names[:max_images], images[:max_images]
