@@ -5,11 +5,9 @@ Sources: a folder in the original layout (``DIR/train/NN_<id>.png``, see
 :mod:`data.synthetic`. Images come out as float32 in [-1, 1] (8-bit:
 ``x / 127.5 - 1``; 16-bit: full range, ``x / 32767.5 - 1``), PNG or TIFF.
 
-Training augmentation is the original's ``utils/augment.py`` (applied in the
-order crop-and-zoom, left-right flip, gamma brightness, box blur), rewritten
-with stateless TF ops: each element's random numbers derive from
-``(seed, element counter)``, so a pipeline is reproducible and still draws
-new augmentations every epoch. The training order is stateless too (a new
+Training augmentation is the original's (:mod:`data.augment`): each
+element's random numbers derive from ``(seed, element counter)``, so a
+pipeline is reproducible and still draws new augmentations every epoch. The training order is stateless too (a new
 permutation per epoch from ``(seed, epoch)``): every iterator of a dataset
 yields the same batches, however many were made before it.
 """
@@ -24,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import synthetic
+from data.augment import augment_image
 from data.io import ImageError, read_image, to_model_range
 from data.layout import list_split
 
@@ -117,54 +116,7 @@ def downscale_taps(hr, factor):
     return tf.einsum("bhpwc,p->bhwc", x, taps)
 
 
-def augment_image(image, seed, max_crop=0.1, gamma_max=2.0, max_blur=4):
-    """The original's training augmentation of one image, float32 (H, W, C) in [-1, 1].
-
-    ``seed``: int32/int64 shape-(2,) stateless seed. Steps (``utils/augment.py``):
-
-    1. crop-and-zoom: crop a random (1 - r) H x (1 - r) W window, r ~ U(0, ``max_crop``),
-       and resize it back (bilinear, as ``cv2.resize``);
-    2. left-right flip with probability 1/2;
-    3. gamma brightness: ``x <- (x)^(1 / gamma)`` on [0, 1] intensities, gamma ~ U(0, ``gamma_max``);
-    4. box blur with a random f x f mean filter, f in 1..``max_blur`` (reflect-101 border, as ``cv2.blur``).
-    """
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
-    shape = tf.shape(image)
-    h, w = shape[0], shape[1]
-    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
-    # 1. crop and zoom
-    r = tf.random.stateless_uniform([], seeds[0], 0.0, max_crop)
-    ch, cw = tf.cast((1.0 - r) * hf, tf.int32), tf.cast((1.0 - r) * wf, tf.int32)
-    top = tf.random.stateless_uniform([], seeds[1], 0, tf.cast(r * hf, tf.int32) + 1, dtype=tf.int32)
-    left = tf.random.stateless_uniform([], seeds[2], 0, tf.cast(r * wf, tf.int32) + 1, dtype=tf.int32)
-    top, left = tf.minimum(top, h - ch), tf.minimum(left, w - cw)
-    crop = image[top:top + ch, left:left + cw]
-    image = tf.reshape(tf.image.resize(crop[None], tf.stack([h, w]), method="bilinear")[0], shape)
-    # 2. flip
-    flip = tf.random.stateless_uniform([], seeds[3]) < 0.5
-    image = tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image)
-    # 3. gamma brightness on [0, 1] intensities
-    gamma = tf.random.stateless_uniform([], seeds[4], 0.0, gamma_max)
-    x01 = tf.clip_by_value((image + 1.0) * 0.5, 0.0, 1.0)
-    image = tf.pow(x01, 1.0 / tf.maximum(gamma, 1e-3)) * 2.0 - 1.0
-    # 4. box blur f x f, f in 1..max_blur
-    f = tf.random.stateless_uniform([], seeds[5], 1, max_blur + 1, dtype=tf.int32)
-    branches = [lambda k=k: _box_blur(image, k) for k in range(1, max_blur + 1)]
-    return tf.reshape(tf.switch_case(f - 1, branches), shape)
-
-
 # ------------------------------------------------------------------ internals
-
-
-def _box_blur(image, f):
-    """``cv2.blur(image, (f, f))``: mean over an f x f window anchored at its centre, reflect-101 border."""
-    if f == 1:
-        return image
-    lo, hi = f // 2, f - 1 - f // 2
-    padded = tf.pad(image, [[lo, hi], [lo, hi], [0, 0]], mode="REFLECT")
-    channels = image.shape[-1] or 3
-    kernel = tf.fill([f, f, channels, 1], 1.0 / (f * f))
-    return tf.nn.depthwise_conv2d(padded[None], kernel, [1, 1, 1, 1], "VALID")[0]
 
 
 class _Source:
