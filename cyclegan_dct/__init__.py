@@ -3,12 +3,12 @@
 Utz et al., ICCV 2023 BioImage Computing workshop; CycleGAN of Zhu et al. 2017
 (reference: junyanz/pytorch-CycleGAN-and-pix2pix). Only the config is imported
 eagerly; the TensorFlow parts load on first use (``import cyclegan_dct.measures``
-stays pure numpy). The loaders register the custom layers::
+stays pure numpy). Exported generators hold built-in layers only (plain
+``keras.models.load_model``, any backend); the loaders also register the custom
+layers, for checkpoints and older files::
 
     import cyclegan_dct
     config, g_a2b, g_b2a = cyclegan_dct.load_models("backup/cyclegan_dct")
-
-(or ``import cyclegan_dct.layers`` before a plain ``keras.models.load_model``).
 
 Command lines: ``python -m cyclegan_dct.train``, ``python -m cyclegan_dct.generate``,
 ``python -m cyclegan_dct.stego``, ``python -m cyclegan_dct.evaluate``, ``python -m cyclegan_dct.ablate``.

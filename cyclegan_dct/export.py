@@ -11,7 +11,8 @@ from data.packaging.command import export_command
 
 main = export_command("the mask -> image generator MODEL (generator_a2b.keras)",
                       "CycleGAN-DCT nuclei mask to image generator",
-                      "cyclegan_dct:load_generator", "cyclegan_dct.modelzoo:package_descr")
+                      "cyclegan_dct:load_generator", "cyclegan_dct.modelzoo:package_descr",
+                      forms="cyclegan_dct.layers:INFERENCE_FORMS")
 
 if __name__ == "__main__":
     main()

@@ -1,13 +1,26 @@
 """Custom Keras layers: the DCT low-pass filter, reflection padding and instance normalisation.
 
-All are registered (package ``cyclegan_dct``) so exported ``.keras`` files
-load with ``keras.models.load_model`` once ``cyclegan_dct`` is imported.
+All are registered (package ``cyclegan_dct``) so training checkpoints and
+older ``.keras`` files load once ``cyclegan_dct`` is imported. Exports hold
+none of them (:data:`INFERENCE_FORMS`, applied by
+:func:`data.packaging.keras_export.export_model`): reflection padding becomes
+a nested model of built-in layers (:func:`data.packaging.builtin_forms.reflection_padding`,
+bit-exact), instance normalisation the built-in ``GroupNormalization(groups=-1)``
+(the same function), so an exported generator opens with plain
+``keras.models.load_model`` on every Keras backend. The training filter keeps
+``tf.signal.dct`` (as the paper's code); :class:`DCTMatrixLowPass` is the same
+filter as matrix products in ``keras.ops``, for models that must run without
+TensorFlow (registered: no built-in layer multiplies by a size-dependent matrix).
 """
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
+
+from data.packaging.builtin_forms import as_nested, reflection_padding
 
 
 @keras.saving.register_keras_serializable(package="cyclegan_dct")
@@ -158,3 +171,70 @@ class InstanceNormalization(keras.layers.Layer):
         config = super().get_config()
         config.update(epsilon=self.epsilon)
         return config
+
+
+@keras.saving.register_keras_serializable(package="cyclegan_dct")
+class DCTMatrixLowPass(keras.layers.Layer):
+    """:class:`DCTLowPass` written with ``keras.ops`` only (every backend): ``x -> C_H^T M C_H x C_W^T M C_W``.
+
+    ``C_n`` is the orthonormal DCT-II matrix of size n (its angles reduced
+    modulo 2 pi in integers, so the float32 matrix is accurate for any n) and
+    ``M`` keeps coefficient ``k`` when ``k / n < cutoff`` (``k < ceil(cutoff
+    n)``, :meth:`DCTLowPass.keep_count`). Equal to ``DCTLowPass`` up to float32
+    round-off (tests/test_cyclegan_layers.py). ``cutoff=1`` is the identity.
+    """
+
+    def __init__(self, cutoff=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.cutoff = float(cutoff)
+        if not 0.0 < self.cutoff <= 1.0:
+            raise ValueError(f"DCTMatrixLowPass: cutoff must be in (0, 1], got {cutoff}")
+        self.autocast = False
+
+    def _projection_factors(self, n):
+        """(n, n) float32 ``C`` and the (n, 1) band mask of the kept coefficients."""
+        ops = keras.ops
+        k = ops.arange(n, dtype="int32")
+        # angle pi (2i + 1) k / (2n), its integer part reduced modulo 4n (one period)
+        phase = ops.mod((2 * k[None, :] + 1) * k[:, None], 4 * n)
+        nf = ops.cast(n, "float32")
+        c = ops.cos(ops.cast(phase, "float32") * (math.pi / 2.0) / nf)
+        scale = ops.where(k == 0, ops.sqrt(1.0 / nf), ops.sqrt(2.0 / nf))
+        band = ops.cast(ops.cast(k, "float32") / nf < self.cutoff, "float32")
+        return c * ops.cast(scale, "float32")[:, None], band[:, None]
+
+    def call(self, inputs):
+        ops = keras.ops
+        x = ops.cast(inputs, "float32")
+        if self.cutoff < 1.0:
+            shape = ops.shape(x)
+            ch, band_h = self._projection_factors(shape[1])
+            cw, band_w = self._projection_factors(shape[2])
+            x = ops.transpose(x, (0, 3, 1, 2))  # (B, C, H, W)
+            coef = ops.matmul(ops.matmul(ch, x), ops.transpose(cw)) * band_h * ops.transpose(band_w)
+            x = ops.transpose(ops.matmul(ops.matmul(ops.transpose(ch), coef), cw), (0, 2, 3, 1))
+        return ops.cast(x, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "cutoff": self.cutoff}
+
+
+def _padding_form(layer):
+    return as_nested(reflection_padding(int(layer.input.shape[-1]), layer.padding, layer.name))
+
+
+def _norm_form(layer):
+    return keras.layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=layer.epsilon,
+                                           name=layer.name, dtype="float32"), []
+
+
+def _dct_form(layer):
+    return DCTMatrixLowPass(layer.cutoff, name=layer.name, dtype="float32"), []
+
+
+INFERENCE_FORMS = {ReflectionPadding2D: _padding_form, InstanceNormalization: _norm_form, DCTLowPass: _dct_form}
+"""Export-time replacements (see :func:`data.packaging.keras_export.float32_copy`): built-in layers for the
+generators' padding and normalisation, the ``keras.ops`` matrix form for the DCT filter."""

@@ -8,9 +8,9 @@ multiple of 4 (two stride-2 stages), pre-processed as in training
 from [-1, 1] to [0, 1] (gain 0.5, offset 0.5, ``clip``), i.e. in the
 percentile-normalised intensity scale of the training images. Test tensors:
 random ellipse nuclei (:func:`data.masks.random_ellipse_labels`, seed 0,
-statistics fitted to StarDist's real nuclei image), 128x128. The generator
-contains our ``ReflectionPadding2D``, so ``model.keras`` needs ``import
-cyclegan_dct.layers``; the SavedModel does not.
+statistics fitted to StarDist's real nuclei image), 128x128. The exported
+generator holds built-in Keras layers only (:data:`cyclegan_dct.layers.INFERENCE_FORMS`),
+so both weight formats open without our code.
 """
 
 from __future__ import annotations
@@ -34,12 +34,6 @@ CITE = [
         "doi": "10.48550/arXiv.1712.02950",
     },
 ]
-
-CUSTOM_LAYERS_NOTE = (
-    "`model.keras` contains the custom layer `ReflectionPadding2D` (registered by the `cyclegan_dct.layers` module of "
-    "gan-microscopy): it opens only after `import cyclegan_dct.layers`. `tf_saved_model.zip` (Keras 3's "
-    "`model.export()`) does not depend on our package: it runs with TensorFlow alone."
-)
 
 SIZE = 128
 """Side of the test mask."""
@@ -68,6 +62,7 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
     model_path = Path(model_path)
     check_generator(model, model_path)
     channels = int(model.input_shape[-1])
+    note = package_readme.keras_note(model, "cyclegan_dct.layers")
     labels = random_ellipse_labels((SIZE, SIZE), rng=seed).astype(np.uint16)
     mask = np.repeat(labels[..., None], channels, axis=-1)
     x = np.repeat(labels_to_input(labels), channels, axis=-1)[None]
@@ -114,7 +109,7 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
         "",
         "## Weights",
         "",
-        f"- `model.keras` (`keras_v3`): {CUSTOM_LAYERS_NOTE}",
+        f"- `model.keras` (`keras_v3`): {note}",
         "- `tf_saved_model.zip` (`tensorflow_saved_model_bundle`): unzip, then "
         "`tf.saved_model.load(folder).serve(x)['image']` with x in {-1, +1}.",
         "",
@@ -122,7 +117,7 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
         "",
         f"`test_mask.npy`: {SIZE}x{SIZE} random ellipse nuclei (seed {seed}); `test_image.npy`: G's output. "
         "The cover shows mask | image. `bioimageio test rdf.yaml` checks that the weights reproduce "
-        "`test_image.npy` (for `keras_v3`, in a process that has imported `cyclegan_dct.layers`); "
+        "`test_image.npy`; "
         "gan-microscopy's test suite (`tests/test_modelzoo_export.py`) checks that packages written by this "
         "exporter pass it.",
         "",
@@ -142,6 +137,6 @@ def package_descr(model, model_path, name=None, authors=None, license="MIT", see
         cite=CITE,
         tags=["cyclegan", "image-synthesis", "nuclei", "fluorescence-light-microscopy", "2d", "keras", "tensorflow"],
         attachments={"config.json": model_path.parent / "config.json"} if config is not None else {},
-        keras_comment=CUSTOM_LAYERS_NOTE,
+        keras_comment=note,
         saved_model_comment="Keras 3 model.export() of the keras_v3 weights; TensorFlow only, no custom code.",
     )

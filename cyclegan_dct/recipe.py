@@ -16,6 +16,7 @@ import numpy as np
 
 from cyclegan_dct import domains
 from cyclegan_dct.config import ARCHITECTURE_KEYS, CycleGANConfig
+from cyclegan_dct.layers import INFERENCE_FORMS
 from cyclegan_dct.measures import clahe
 from cyclegan_dct.model import build_cyclegan
 from cyclegan_dct.pipeline import make_dataset, make_samplers
@@ -72,6 +73,7 @@ class CycleGANRecipe(Recipe):
 
     config_class = CycleGANConfig
     architecture_keys = ARCHITECTURE_KEYS
+    inference_forms = INFERENCE_FORMS
 
     @property
     def epochs(self):

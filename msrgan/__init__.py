@@ -5,9 +5,9 @@ Public API: :func:`build_generator`, :func:`build_discriminator`, :class:`PixelS
 :func:`build_srcnn` and its :class:`BicubicUpsampling`. Training:
 ``python -m msrgan.train`` (``--model srcnn`` for the baseline). Only the config is imported eagerly; the TensorFlow
 parts load on first use, so ``import msrgan.tiling`` stays pure numpy.
-``load_generator`` (or ``import msrgan.layers``) registers ``PixelShuffle`` and
-``BicubicUpsampling``, which ``keras.models.load_model`` needs to open
-``generator.keras`` and ``srcnn.keras``.
+Exported ``generator.keras`` and ``srcnn.keras`` hold built-in layers only
+(plain ``keras.models.load_model``); ``load_generator`` (or ``import msrgan.layers``)
+registers ``PixelShuffle`` and ``BicubicUpsampling`` for checkpoints and older files.
 """
 
 from data import lazy_exports

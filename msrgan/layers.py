@@ -1,21 +1,25 @@
-"""Custom layers of the mSRGAN generator and the bicubic baselines (registered, so ``.keras`` files reload).
+"""Custom layers of the mSRGAN generator and the bicubic baselines (registered, so checkpoints reload).
 
 Both are written with ``keras.ops`` only, so they run on every Keras backend.
-Exports replace ``PixelShuffle`` by a fixed, non-trainable ``Conv2DTranspose``
-(:data:`INFERENCE_FORMS`, applied by :func:`data.packaging.keras_export.export_model`;
-equal to ``depth_to_space`` to the last bit), so the exported mSRGAN generator of
-the original's architecture loads with plain ``keras.models.load_model``.
-``BicubicUpsampling`` has no built-in form: Keras' ``UpSampling2D(interpolation=
-"bicubic")`` fails on inputs of unknown size under TensorFlow's graph mode, and
-TensorFlow's edge renormalisation needs a division no built-in layer does. Files
-with it (``--residual-bicubic`` generators, the SRCNN) and files exported before
-need ``msrgan`` (or this module) imported first.
+Exports hold neither (:data:`INFERENCE_FORMS`, applied by
+:func:`data.packaging.keras_export.export_model`): ``PixelShuffle`` becomes a
+fixed, non-trainable ``Conv2DTranspose`` (equal to ``depth_to_space`` to the
+last bit) and ``BicubicUpsampling`` a nested model of built-in layers (the
+same convolutions, the edge renormalisation as a product with a reciprocal
+made of built-in layers, :mod:`data.packaging.builtin_forms`; equal within
+float32 round-off), so every exported generator and SRCNN loads with plain
+``keras.models.load_model``. (Keras' own ``UpSampling2D(interpolation="bicubic")``
+fails on inputs of unknown size under TensorFlow's graph mode, and does not
+renormalise at the edges as TensorFlow's resize does.) Files written before
+this need ``msrgan`` (or this module) imported first.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+
+from data.packaging.builtin_forms import as_nested, ones_like, reciprocal, reflection_padding
 
 
 @keras.saving.register_keras_serializable(package="msrgan")
@@ -156,5 +160,42 @@ def _shuffle_as_conv(layer):
     return conv, [shuffle_kernel(layer.scale, channels)]
 
 
-INFERENCE_FORMS = {PixelShuffle: _shuffle_as_conv}
+def _fixed_conv(layer, x, kernel):
+    y = layer(x)
+    layer.trainable = False
+    layer.set_weights([kernel])
+    return y
+
+
+def edge_sum_bound(scale):
+    """The smallest sum of the bicubic weights left inside the image at a corner (0.428 for 4x): the lower bound of
+    the renormalisation denominator."""
+    w = cubic_weights(scale)
+    kept = [w[r, 2 - k:].sum() for r in range(w.shape[0]) for k in (0, 1)] + [1.0]
+    return float(min(kept)) ** 2
+
+
+def _bicubic_form(layer):
+    """``BicubicUpsampling`` as a nested model of built-in layers: the 5x5 phase convolution, the shuffle as a
+    fixed ``Conv2DTranspose``, times the reciprocal of the same for an image of ones, then reflection padding."""
+    s, name = layer.scale, layer.name
+    channels = int(layer.input.shape[-1])
+    inp = keras.Input((None, None, channels), name=f"{name}_input", dtype="float32")
+
+    def upsample(x, c, tag):
+        x = keras.layers.ZeroPadding2D(2, name=f"{name}_{tag}_zeros", dtype="float32")(x)
+        x = _fixed_conv(keras.layers.Conv2D(c * s * s, 5, use_bias=False, name=f"{name}_{tag}_taps", dtype="float32"),
+                        x, bicubic_kernel(s, c))
+        return _fixed_conv(keras.layers.Conv2DTranspose(c, s, strides=s, use_bias=False, name=f"{name}_{tag}_shuffle",
+                                                        dtype="float32"), x, shuffle_kernel(s, c))
+
+    weight = upsample(ones_like(inp, f"{name}_ones"), 1, "weight")  # the kept weights' sum: 1 inside, not at edges
+    y = keras.layers.Multiply(name=f"{name}_renormalise", dtype="float32")(
+        [upsample(inp, channels, "image"), reciprocal(weight, 0.9 * edge_sum_bound(s), f"{name}_inverse")])
+    if layer.pad:
+        y = reflection_padding(channels, layer.pad, f"{name}_reflect")(y)
+    return as_nested(keras.Model(inp, y, name=name))
+
+
+INFERENCE_FORMS = {PixelShuffle: _shuffle_as_conv, BicubicUpsampling: _bicubic_form}
 """Export-time replacements by built-in layers (see :func:`data.packaging.keras_export.float32_copy`)."""

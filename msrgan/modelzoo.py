@@ -45,20 +45,9 @@ CITE = [
     },
 ]
 
-SAVED_MODEL_NOTE = ("`tf_saved_model.zip` (made with Keras 3's `model.export()`) does not depend on our package: it "
-                    "runs with TensorFlow alone.")
-
-
 def keras_note(model):
-    """What opening ``model.keras`` needs: nothing but Keras when every layer is built in, else ``msrgan.layers``."""
-    custom = sorted({type(layer).__name__ for layer in model.layers if type(layer).__module__.startswith("msrgan")})
-    if not custom:
-        return ("`model.keras` uses built-in Keras 3 layers only (the sub-pixel shuffle is a fixed "
-                "`Conv2DTranspose`): `keras.models.load_model('model.keras')` opens it without gan-microscopy. "
-                + SAVED_MODEL_NOTE)
-    return (f"`model.keras` contains the custom layer(s) {', '.join(f'`{c}`' for c in custom)} (registered by the "
-            "`msrgan.layers` module of gan-microscopy, written with `keras.ops`, so any Keras backend): it opens "
-            "only after `import msrgan.layers`. " + SAVED_MODEL_NOTE)
+    """What opening ``model.keras`` needs (:func:`data.packaging.package_readme.keras_note`)."""
+    return package_readme.keras_note(model, "msrgan.layers")
 
 
 def check_generator(model, path):

@@ -109,3 +109,41 @@ def test_reflection_padding_matches_numpy_and_serialises():
     clone = keras.Model.from_config(model.get_config())
     np.testing.assert_allclose(clone(x).numpy(), model(x).numpy(), atol=1e-6)
     assert clone.layers[1].padding == (1, 1) and clone.layers[2].cutoff == 0.5
+
+
+@pytest.mark.parametrize("cutoff", [0.5, 0.3, 0.75, 1.0])
+@pytest.mark.parametrize("shape", [(2, 16, 16, 1), (1, 17, 23, 3), (1, 10, 10, 2), (1, 96, 64, 1)])
+def test_matrix_form_equals_the_tf_signal_filter(cutoff, shape):
+    from cyclegan_dct.layers import DCTMatrixLowPass
+
+    x = _rand(shape, seed=3)
+    np.testing.assert_allclose(DCTMatrixLowPass(cutoff)(x).numpy(), DCTLowPass(cutoff)(x).numpy(), atol=2e-6)
+
+
+def test_matrix_form_keeps_exactly_ceil_cutoff_n_coefficients():
+    from cyclegan_dct.layers import DCTMatrixLowPass
+
+    # 0.3 * 10 = 3.0000000000000004 in float64: the filter keeps 3 coefficients, not 4
+    for n, cutoff, keep in [(10, 0.3, 3), (11, 0.3, 4), (64, 0.5, 32), (7, 0.01, 1)]:
+        assert int(DCTLowPass.keep_count(n, cutoff)) == keep
+        _, band = DCTMatrixLowPass(cutoff)._projection_factors(n)
+        assert int(np.asarray(band).sum()) == keep
+
+
+def test_generator_export_has_built_in_layers_only_and_equal_outputs():
+    from cyclegan_dct import build_generator
+    from cyclegan_dct.layers import INFERENCE_FORMS
+    from data.packaging.keras_export import float32_copy
+
+    keras.utils.set_random_seed(1)
+    g = build_generator(channels=1, n_blocks=2, filters=8)
+    copy = float32_copy(g, None, INFERENCE_FORMS)
+
+    def modules(model):
+        return {type(layer).__module__.split(".")[0] for layer in model.layers} | {
+            m for layer in model.layers if isinstance(layer, keras.Model) for m in modules(layer)}
+
+    assert modules(copy) == {"keras"}
+    for shape in [(2, 64, 48, 1), (1, 36, 20, 1)]:
+        x = _rand(shape, seed=4)
+        np.testing.assert_allclose(np.asarray(copy(x)), np.asarray(g(x)), atol=1e-6)

@@ -1,9 +1,5 @@
-"""mSRGAN's custom layers in keras.ops (any backend) and their built-in inference form in exports."""
-
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""mSRGAN's custom layers in keras.ops (any backend) and their built-in inference forms in exports
+(tests/test_exports_any_backend.py runs the exports under each backend)."""
 
 import keras
 import numpy as np
@@ -11,10 +7,17 @@ import pytest
 import tensorflow as tf
 
 import msrgan
-from data.packaging.keras_export import export_model, float32_copy
-from msrgan.layers import INFERENCE_FORMS, BicubicUpsampling, PixelShuffle, cubic_weights, shuffle_kernel
+from data.packaging.keras_export import float32_copy
+from data.packaging.package_readme import custom_layers
+from msrgan.layers import (
+    INFERENCE_FORMS,
+    BicubicUpsampling,
+    PixelShuffle,
+    cubic_weights,
+    edge_sum_bound,
+    shuffle_kernel,
+)
 
-REPO = Path(__file__).resolve().parent.parent
 SIZES = [(1, 8, 8, 3), (2, 13, 7, 3), (1, 3, 5, 3), (1, 24, 24, 3)]
 
 
@@ -53,58 +56,37 @@ def test_shuffle_as_transposed_convolution_is_depth_to_space():
     np.testing.assert_array_equal(np.asarray(conv(x)), np.asarray(PixelShuffle(2)(x)))
 
 
+@pytest.mark.parametrize("pad", [0, 6])
+def test_bicubic_inference_form_equals_the_layer(pad):
+    inp = keras.Input((None, None, 3))
+    model = keras.Model(inp, BicubicUpsampling(4, pad, name="bicubic")(inp))
+    copy = float32_copy(model, None, INFERENCE_FORMS)
+    assert custom_layers(copy) == []
+    for shape in SIZES:
+        x = _random(shape)
+        np.testing.assert_allclose(np.asarray(copy(x)), np.asarray(model(x)), atol=1e-6)
+    assert 0.42 < edge_sum_bound(4) < 0.43  # a corner keeps 0.654^2 of the weights
+
+
+def test_srcnn_export_is_built_in_and_equal():
+    keras.utils.set_random_seed(0)
+    model = msrgan.build_srcnn((None, None, 3))
+    copy = float32_copy(model, (None, None, 3), INFERENCE_FORMS)
+    assert custom_layers(copy) == []
+    x = _random((2, 13, 9, 3))
+    np.testing.assert_allclose(np.asarray(copy(x)), np.asarray(model(x)), atol=1e-6)
+
+
 @pytest.mark.parametrize("residual", [False, True])
 def test_export_replaces_the_shuffle_and_keeps_the_outputs(residual):
     keras.utils.set_random_seed(0)
     g = msrgan.build_generator((None, None, 3), n_blocks=1, filters=8, residual_bicubic=residual)
     copy = float32_copy(g, (None, None, 3), INFERENCE_FORMS)
     kinds = {type(layer).__name__ for layer in copy.layers}
-    assert "PixelShuffle" not in kinds and "Conv2DTranspose" in kinds
-    assert ("BicubicUpsampling" in kinds) == residual  # no built-in equivalent for dynamic sizes
+    assert "Conv2DTranspose" in kinds and ("Functional" in kinds) == residual  # the bicubic form is a nested model
+    assert custom_layers(copy) == []
     assert not any(w.trainable for layer in copy.layers if type(layer).__name__ == "Conv2DTranspose"
                    for w in layer.weights)
     for shape in SIZES:
         x = _random(shape, 2)
         np.testing.assert_allclose(copy.predict(x, verbose=0), g.predict(x, verbose=0), atol=1e-6)
-
-
-RUN_ELSEWHERE = """
-import os, sys
-import numpy as np
-import keras
-if sys.argv[2]:
-    import msrgan.layers  # registers BicubicUpsampling
-m = keras.models.load_model(sys.argv[1])
-np.save("y.npy", np.asarray(m(np.load("x.npy"))))
-print("BACKEND", keras.backend.backend(), "TF", any(k.split(".")[0] == "tensorflow" for k in sys.modules),
-      "OURS", sorted({k.split(".")[0] for k in sys.modules} & {"msrgan", "data", "vgg19", "cyclegan_dct"}))
-"""
-
-
-def _model(kind):
-    keras.utils.set_random_seed(0)
-    if kind == "srcnn":
-        return msrgan.build_srcnn((None, None, 3))
-    return msrgan.build_generator((None, None, 3), n_blocks=1, filters=8, residual_bicubic=kind == "residual")
-
-
-@pytest.mark.slow  # a fresh interpreter per backend
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-@pytest.mark.parametrize("kind", ["generator", "residual", "srcnn"])
-def test_exports_run_on_every_backend(tmp_path, backend, kind):
-    """The exported file in a fresh interpreter under ``KERAS_BACKEND``: the original's generator with plain Keras
-    (nothing of ours imported), the models with BicubicUpsampling after ``import msrgan.layers`` only (no
-    TensorFlow under JAX). Tolerance 1e-5: float32 convolutions sum in another order under XLA (JAX) than
-    under oneDNN (TensorFlow); measured 2.4e-7."""
-    model = _model(kind)
-    export_model(model, tmp_path / "m.keras", (None, None, 3), INFERENCE_FORMS)
-    x = _random((2, 9, 11, 3), 3)
-    np.save(tmp_path / "x.npy", x)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": str(REPO) if kind != "generator" else ""}
-    proc = subprocess.run([sys.executable, "-c", RUN_ELSEWHERE, "m.keras", "" if kind == "generator" else "1"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"BACKEND {backend} TF {backend == 'tensorflow'} OURS " in proc.stdout, proc.stdout
-    assert ("OURS []" in proc.stdout) == (kind == "generator"), proc.stdout
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), model.predict(x, verbose=0), atol=1e-5)

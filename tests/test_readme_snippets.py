@@ -25,26 +25,31 @@ SNIPPETS = SNIPPET.findall(README)
 
 
 def _after_make_demo(root):
-    """What make demo leaves that the snippets use: .venv, backup/msrgan/generator.keras, logs/."""
+    """What make demo leaves that the snippets use: .venv, the two exported demo generators, logs/."""
     import msrgan
+    from data.packaging.keras_export import export_model
+    from msrgan.layers import INFERENCE_FORMS
 
     (root / ".venv").symlink_to(sys.prefix)
-    g = msrgan.build_generator(input_shape=(None, None, 3), n_blocks=1, filters=8)
     (root / "backup" / "msrgan").mkdir(parents=True)
-    g.save(root / "backup" / "msrgan" / "generator.keras")
+    for name in ("generator", "generator_pretrained"):  # the demo's kind of generator, exported as the trainer does
+        g = msrgan.build_generator(input_shape=(None, None, 3), n_blocks=1, filters=8, residual_bicubic=True)
+        export_model(g, root / "backup" / "msrgan" / f"{name}.keras", (None, None, 3), INFERENCE_FORMS)
     (root / "logs" / "msrgan").mkdir(parents=True)
 
 
 def _after_cyclegan_train(root):
     """What python -m cyclegan_dct.train leaves: config.json and the two exported generators."""
     from cyclegan_dct.config import CycleGANConfig
+    from cyclegan_dct.layers import INFERENCE_FORMS
     from cyclegan_dct.networks import build_generator
+    from data.packaging.keras_export import export_model
 
     run = root / "backup" / "cyclegan_dct"
     run.mkdir(parents=True)
     CycleGANConfig(n_blocks=1, filters=4, crop=32).save(run / "config.json")
-    for name in ("generator_a2b", "generator_b2a"):
-        build_generator(n_blocks=1, filters=4, name=name).save(run / f"{name}.keras")
+    for name in ("generator_a2b", "generator_b2a"):  # exported as the trainer does
+        export_model(build_generator(n_blocks=1, filters=4, name=name), run / f"{name}.keras", forms=INFERENCE_FORMS)
 
 
 SETUPS = {"make demo": _after_make_demo, "python -m cyclegan_dct.train --preset cpu": _after_cyclegan_train,
@@ -89,8 +94,13 @@ def _run_bash(code, cwd, timeout=600):
 def test_snippet_runs_as_written(after, lang, code, tmp_path):
     SETUPS[after](tmp_path)
     if lang == "python":
-        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        ours = ("\nimport sys\nprint('OURS', sorted({m.split('.')[0] for m in sys.modules}"
+                " & {'msrgan', 'data', 'vgg19', 'cyclegan_dct'}))")
+        proc = subprocess.run([sys.executable, "-c", code + ours], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        if "nothing of gan-microscopy is imported" in code:  # the promise the snippet makes
+            assert "OURS []" in proc.stdout, proc.stdout
         return
     assert lang == "bash"
     ok, output = _run_bash(code, tmp_path)

@@ -9,8 +9,9 @@ atomically (temporary file, then rename).
 
 :func:`load_model` is the one loader: a missing or unreadable file raises
 one line naming it; ``input_shape`` / ``output_shape`` / ``channels`` check
-the loaded network. The module that registers a model's custom layers must be
-imported first (``msrgan.load_generator`` and ``cyclegan_dct.load_generator`` do it).
+the loaded network. Exports made with ``forms`` hold built-in layers only; for other files the module
+that registers the custom layers must be imported first (``msrgan.load_generator`` and
+``cyclegan_dct.load_generator`` do it).
 """
 
 from __future__ import annotations
