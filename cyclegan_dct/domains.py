@@ -197,6 +197,7 @@ class MaskSampler:
         self.crop = int(crop)
         self.stats = stats
         self.label_images = list(label_images) if label_images else None
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
 
     def sample_labels(self):
@@ -220,6 +221,7 @@ class ImageSampler:
         for img in self.images:
             if min(img.shape[:2]) < self.crop:
                 raise ValueError(f"image of size {img.shape[0]}x{img.shape[1]} is smaller than the crop {self.crop}")
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
 
     def sample(self):

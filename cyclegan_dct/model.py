@@ -223,10 +223,12 @@ class CycleGAN(keras.Model):
         return logs
 
     def training_state(self):
-        """The trackables of a full checkpoint: 4 networks, 2 optimizers, the step counter."""
+        """The trackables of a full checkpoint: 4 networks, 2 optimizers, the step counter, the image pools (their
+        images and RNG: a resumed run draws what an uninterrupted one would)."""
         return dict(
             g_a2b=self.g_a2b, g_b2a=self.g_b2a, d_a=self.d_a, d_b=self.d_b,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, step=self.step,
+            pools=[*self.pool_a.state(), *self.pool_b.state()],
         )
 
 

@@ -1,9 +1,11 @@
 """Unpaired training batches (a, b) as a ``tf.data`` pipeline over the numpy domain samplers.
 
 Domain A and domain B are drawn independently (unpaired), each from its own
-seeded sampler (see :mod:`cyclegan_dct.domains`), so a run is reproducible;
-``epoch`` shifts the seeds so a resumed run does not replay the batches it
-already trained on.
+seeded sampler (see :mod:`cyclegan_dct.domains`). Batch ``j`` draws with
+generators seeded by ``(sampler seed, j)``: the stream is reproducible and
+stateless, so a run resumed at step ``j`` trains on exactly the batches an
+uninterrupted run would. ``epoch`` in :func:`make_samplers` gives other
+streams (fixed TensorBoard examples use one no run trains on).
 """
 
 from __future__ import annotations
@@ -31,23 +33,27 @@ def make_samplers(config, epoch=0):
     )
 
 
-def make_dataset(config, epoch=0, samplers=None):
-    """Infinite ``tf.data.Dataset`` of (a, b) float32 batches (batch, crop, crop, channels) in [-1, 1]."""
+def make_dataset(config, start=0, samplers=None):
+    """Infinite ``tf.data.Dataset`` of (a, b) float32 batches (batch, crop, crop, channels) in [-1, 1], from batch
+    ``start`` on (the same batches whatever the step the run started at)."""
     c = CycleGANConfig.from_dict(config)
-    mask_sampler, image_sampler = samplers or make_samplers(c, epoch)
+    mask_sampler, image_sampler = samplers or make_samplers(c)
 
     def pairs():
-        # Every iterator restarts from the samplers' state at this call: under a tf.distribute strategy Keras
-        # starts one iterator to build the model, whose prefetching would otherwise move the stream on by a
-        # timing-dependent number of samples (and differently on each worker of a cluster).
+        # Every iterator restarts at batch `start`: under a tf.distribute strategy Keras starts one iterator to
+        # build the model, whose prefetching must not move the stream on (differently on each worker).
         masks, images = copy.copy(mask_sampler), copy.copy(image_sampler)
-        masks.rng, images.rng = copy.deepcopy(mask_sampler.rng), copy.deepcopy(image_sampler.rng)
+        batch = int(start)
         while True:
-            a = masks.sample()
-            b = images.sample()
-            if a.shape[-1] != c.channels:
-                a = np.repeat(a, c.channels, axis=-1)
-            yield a, b
+            masks.rng = np.random.default_rng([int(mask_sampler.seed), batch])
+            images.rng = np.random.default_rng([int(image_sampler.seed), batch])
+            for _ in range(c.batch_size):
+                a = masks.sample()
+                b = images.sample()
+                if a.shape[-1] != c.channels:
+                    a = np.repeat(a, c.channels, axis=-1)
+                yield a, b
+            batch += 1
 
     spec = tf.TensorSpec((c.crop, c.crop, c.channels), tf.float32)
     ds = tf.data.Dataset.from_generator(pairs, output_signature=(spec, spec))

@@ -29,6 +29,10 @@ class ImagePool:
         self.images = tf.Variable(tf.zeros(shape, tf.float32), name=f"{name}_images", **kw)
         self.count = tf.Variable(0, dtype=tf.int32, name=f"{name}_count", **kw)
 
+    def state(self):
+        """The variables a checkpoint must hold for an exact resume: the stored images, the count, the RNG."""
+        return [self.images, self.count, self.seed.state.value]
+
     def query(self, batch):
         """(B, H, W, C) newest generated images -> (B, H, W, C) images for the discriminator."""
         batch = tf.cast(batch, tf.float32)

@@ -86,13 +86,13 @@ class CycleGANRecipe(Recipe):
     def build_model(self):
         return build_cyclegan(self.config)
 
-    def make_datasets(self, initial_epoch):
-        samplers = make_samplers(self.config, epoch=initial_epoch)  # reads (and checks) --masks / --images
+    def make_datasets(self, start):
+        samplers = make_samplers(self.config)  # reads (and checks) --masks / --images
         fixed = make_samplers(self.config, epoch=10**6)  # fixed TensorBoard examples, never trained on
         n_show = min(4, max(self.config.batch_size, 2))
         self.shown_a = np.stack([fixed[0].sample() for _ in range(n_show)])
         self.shown_b = np.stack([fixed[1].sample() for _ in range(n_show)])
-        return make_dataset(self.config, samplers=samplers), None
+        return make_dataset(self.config, start, samplers=samplers), None
 
     def exports(self, model):
         return {name: getattr(model, attr) for attr, name in EXPORTS.items()}

@@ -35,7 +35,7 @@ _PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # colour type -> channels (3 = p
 
 
 def classification_dataset(data_dir=None, split="train", batch_size=128, image_size=96, augment=None, shuffle=None,
-                           seed=0, repeat=True, demo_n=1300):
+                           seed=0, repeat=True, demo_n=1300, start=0):
     """Batches of ``(images float32 (B, S, S, 3) in [-1, 1], labels int32 (B,))``.
 
     Args:
@@ -48,28 +48,30 @@ def classification_dataset(data_dir=None, split="train", batch_size=128, image_s
         augment, shuffle: default ``split == "train"``.
         seed: shuffling and augmentation seed.
         repeat: repeat forever (training) or stop after one pass (evaluation).
+        start: the first batch: the stream continues exactly where a stream started at batch 0 would be after
+            ``start`` batches (same order, same augmentations), without computing those batches (a resumed run).
     """
     images = _image_source(data_dir, split, image_size, demo_n)
-    return _finish(images, split, batch_size, augment, shuffle, seed, repeat, with_labels=True)
+    return _finish(images, split, batch_size, augment, shuffle, seed, repeat, with_labels=True, start=start)
 
 
 def hr_dataset(data_dir=None, split="train", batch_size=16, image_size=96, augment=None, shuffle=None, seed=0,
-               repeat=True, demo_n=1300):
+               repeat=True, demo_n=1300, start=0):
     """Batches of high-resolution images only, float32 ``(B, S, S, 3)`` in [-1, 1].
 
     Same arguments as :func:`classification_dataset`; the SR model makes its
     low-resolution input inside its graph with :func:`downscale`, as the original did.
     """
     images = _image_source(data_dir, split, image_size, demo_n)
-    return _finish(images, split, batch_size, augment, shuffle, seed, repeat, with_labels=False)
+    return _finish(images, split, batch_size, augment, shuffle, seed, repeat, with_labels=False, start=start)
 
 
 def sr_pair_dataset(data_dir=None, split="train", batch_size=16, image_size=96, augment=None, shuffle=None, seed=0,
-                    repeat=True, demo_n=1300, factor=4):
+                    repeat=True, demo_n=1300, factor=4, start=0):
     """Batches of ``(lr (B, S/f, S/f, 3), hr (B, S, S, 3))``, both float32 in [-1, 1] (default 24 / 96)."""
     if image_size % factor:
         raise ValueError(f"image_size {image_size} is not divisible by factor {factor}")
-    ds = hr_dataset(data_dir, split, batch_size, image_size, augment, shuffle, seed, repeat, demo_n)
+    ds = hr_dataset(data_dir, split, batch_size, image_size, augment, shuffle, seed, repeat, demo_n, start)
     return ds.map(lambda hr: (downscale(hr, factor), hr), num_parallel_calls=AUTOTUNE)
 
 
@@ -129,9 +131,9 @@ class _Source:
     def dataset(self):
         return tf.data.Dataset.from_tensor_slices((self.items, self.labels))
 
-    def shuffled(self, seed, repeat):
+    def shuffled(self, seed, repeat, start=0):
         """The elements in a new order per epoch e, ``argsort(stateless_uniform([n], (seed, e)))``: e = 0, 1, ... (one
-        epoch without ``repeat``).
+        epoch without ``repeat``), from element ``start`` on (the skipped elements are indices only).
 
         Stateless on purpose: every iterator of the dataset yields the same sequence. ``Dataset.shuffle`` with
         ``reshuffle_each_iteration`` draws each iterator's order from a generator shared by all iterators of the
@@ -144,7 +146,7 @@ class _Source:
         epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
         order = epochs.map(lambda e: tf.argsort(tf.random.stateless_uniform(
             [n], tf.stack([tf.cast(seed, tf.int64), tf.cast(e, tf.int64)]))))
-        return order.unbatch().map(lambda i: (tf.gather(items, i), tf.gather(labels, i)))
+        return order.unbatch().skip(start).map(lambda i: (tf.gather(items, i), tf.gather(labels, i)))
 
 
 def _image_source(data_dir, split, image_size, demo_n):
@@ -211,16 +213,19 @@ def check_image_file(path, image_size):
         raise ImageError(path, f"image is {width}x{height}, expected {image_size}x{image_size}")
 
 
-def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labels):
+def _finish(source, split, batch_size, augment, shuffle, seed, repeat, with_labels, start=0):
     augment = split == "train" if augment is None else augment
     shuffle = split == "train" if shuffle is None else shuffle
+    first = int(start) * int(batch_size)  # elements before the first batch (whole batches: drop_remainder)
+    if first and not repeat:
+        raise ValueError("start > 0 needs repeat=True (a resumed training stream)")
     if shuffle:
-        ds = source.shuffled(seed, repeat)
+        ds = source.shuffled(seed, repeat, first)
     else:
-        ds = source.dataset().repeat() if repeat else source.dataset()
+        ds = (source.dataset().repeat() if repeat else source.dataset()).skip(first)
     ds = ds.map(source.decode, num_parallel_calls=AUTOTUNE)
     if augment:
-        counter = tf.data.Dataset.counter()
+        counter = tf.data.Dataset.counter(start=first)
         ds = tf.data.Dataset.zip((ds, counter)).map(
             lambda pair, i: (augment_image(pair[0], tf.stack([tf.cast(seed, tf.int64), i])), pair[1]),
             num_parallel_calls=AUTOTUNE)

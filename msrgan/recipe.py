@@ -130,8 +130,8 @@ class MSRGANRecipe(ImageRecipe):
     def build_model(self):
         return build_msrgan(self.config, sync_bn=self.config.strategy != "default")
 
-    def make_datasets(self, initial_epoch):
-        train_ds, val_ds = super().make_datasets(initial_epoch)
+    def make_datasets(self, start):
+        train_ds, val_ds = super().make_datasets(start)
         self.sample_hr = next(iter(val_ds.take(1)))[:N_SAMPLE_IMAGES].numpy()
         return train_ds, val_ds
 
@@ -158,7 +158,7 @@ class MSRGANRecipe(ImageRecipe):
         if self.recalibration is None:
             scale = self.config.scale
             self.recalibration = Recalibration(
-                self.recalibration_set(), self.config.bn_recalibration_batches, model=gan.generator,
+                self.recalibration_set, self.config.bn_recalibration_batches, model=gan.generator,
                 prepare=lambda hr: downscale(tf.cast(hr, tf.float32), scale), step=lambda: np.asarray(gan.step))
         return self.recalibration
 

@@ -134,9 +134,10 @@ def _train_mocked(tmp_path, sequence, **kw):
     return training.train(spec, tmp_path / "backup", tmp_path / "logs", verbose=0, keep_checkpoints=len(sequence))
 
 
-def _ckpt_weights(backup, epoch):
+def _ckpt_weights(backup, epoch, steps_per_epoch=2):
     g = build_generator((8, 8, 3), TINY["n_blocks"], TINY["filters"], TINY["dropout"])
-    tf.train.Checkpoint(generator=g).read(str(backup / "ckpt" / f"ckpt-{epoch}")).expect_partial()
+    checkpoint = backup / "ckpt" / f"ckpt-{epoch * steps_per_epoch}"  # ckpt-<global step>
+    tf.train.Checkpoint(generator=g).read(str(checkpoint)).expect_partial()
     # as exported: the sub-pixel shuffles become fixed Conv2DTranspose layers (msrgan.layers.INFERENCE_FORMS)
     return float32_copy(g, None, INFERENCE_FORMS).get_weights()
 
@@ -160,7 +161,7 @@ def test_best_adversarial_epoch_is_exported_and_the_pretrained_generator_too(tmp
     assert (record["epoch"], record["step"], record["value"]) == (4, 8, 25.0)
     assert record["logs"]["val_psnr"] == 25.0 and record["logs"]["val_ssim"] == 0.25
     assert record["monitor"] == "val_psnr" and record["rule"] == recipe.EXPORT_RULE
-    # generator.keras is epoch 4 (ckpt-4); the last epoch (kept for resume) differs
+    # generator.keras is epoch 4 (ckpt-8); the last epoch (kept for resume) differs
     exported = msrgan.load_generator(backup / "generator.keras")
     _assert_same_weights(exported, _ckpt_weights(backup, 4))
     assert any(not np.allclose(a, b) for a, b in zip(exported.get_weights(), _ckpt_weights(backup, 5)))

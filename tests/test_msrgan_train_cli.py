@@ -99,8 +99,8 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     res = _run(args + ["--epochs", "3", "--alpha", "1e38"])
     assert res.exit_code != 0
     assert "g_loss = inf" in res.output and "last good checkpoint is kept" in res.output
-    assert (backup / "ckpt" / "checkpoint").read_text().count("ckpt-1") >= 1
-    assert not list((backup / "ckpt").glob("ckpt-2*"))
+    assert (backup / "ckpt" / "checkpoint").read_text().count("ckpt-2") >= 1  # epoch 1 = step 2
+    assert not list((backup / "ckpt").glob("ckpt-4*"))
     assert (backup / "generator.keras").read_bytes() == good
     assert not (tmp_path / "result" / "epoch_0002.png").exists()
 
@@ -110,10 +110,10 @@ def test_resume_after_kill_continues_step_and_optimizer(tmp_path):
     backup = tmp_path / "backup"
     args = TINY + _dirs(tmp_path) + ["--beta", "0", "--steps-per-epoch", "3", "--epochs", "2"]
     run_until_killed("msrgan.train", args, checkpoint=1)
-    assert (backup / "ckpt" / "checkpoint").read_text().count("ckpt-1") >= 1
+    assert (backup / "ckpt" / "checkpoint").read_text().count("ckpt-3") >= 1  # ckpt-<global step>
     res = run_cli("msrgan.train", args)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert f"resuming from {backup / 'ckpt' / 'ckpt-1'}: epoch 1 done, step 3" in res.stderr
+    assert f"resuming from {backup / 'ckpt' / 'ckpt-3'}: epoch 1 done, step 3" in res.stderr
     assert "done: epoch 2, step 6" in res.stdout
     # The restored state holds the continued step counter and both optimizers' iterations.
     from data.engine.checkpoint import TrainingState

@@ -120,7 +120,7 @@ def test_two_workers_equal_one_process(tmp_path, trainer):
     single = run_cli(module, args + dirs(one, module), timeout=TIMEOUT, **THREADS)
     assert single.returncode == 0, single.stderr[-3000:]
     assert "done: epoch 2, step 4" in out and "done: epoch 2, step 4" in single.stdout
-    assert (mw / "backup" / "ckpt" / "ckpt-2.index").is_file()
+    assert (mw / "backup" / "ckpt" / "ckpt-4.index").is_file()  # ckpt-<global step>
     # only the chief wrote: the same files as one process (TensorBoard files compared by folder), no worker copies
     assert files(mw) == files(one)
     assert events(mw) == events(one)
@@ -146,7 +146,7 @@ def test_killed_workers_restart_cluster_from_last_checkpoint(tmp_path):
     assert err.count("restarting all 2 workers") == 2
     assert "epoch 1 done, step 2" in err and "epoch 2 done, step 4" in err
     assert "done: epoch 3, step 6" in out
-    assert (run / "backup" / "ckpt" / "ckpt-3.index").is_file()
+    assert (run / "backup" / "ckpt" / "ckpt-6.index").is_file()
     assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
 
 
@@ -218,7 +218,7 @@ def test_slurm_batch_script_runs_a_cpu_cluster(tmp_path):
                          timeout=TIMEOUT)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
     assert res.stdout.count("done: epoch 2, step 4") == 2  # both tasks finished
-    assert (run / "backup" / "ckpt" / "ckpt-2.index").is_file()
+    assert (run / "backup" / "ckpt" / "ckpt-4.index").is_file()
     assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
     usage = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "usage: sbatch" in usage.stderr

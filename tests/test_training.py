@@ -52,7 +52,7 @@ class TinyRecipe(Recipe):
         model.compile(keras.optimizers.Adam(self.config.lr), "mse", metrics=["mae"])
         return model
 
-    def make_datasets(self, initial_epoch):
+    def make_datasets(self, start):
         import tensorflow as tf
 
         x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
@@ -112,7 +112,7 @@ def test_best_epoch_export_keeps_last_checkpoint_and_hooks(tmp_path):
                                                 ["epoch_loss"]))
     assert len(calls) >= 1  # before_export ran before each export
     ckpts = sorted(p.name for p in (tmp_path / "run" / "ckpt").glob("ckpt-*.index"))
-    assert ckpts == ["ckpt-2.index", "ckpt-3.index"]  # keep_checkpoints=2, the last epoch kept
+    assert ckpts == ["ckpt-4.index", "ckpt-6.index"]  # ckpt-<step>, 2 steps per epoch: keep_checkpoints=2 kept
     with pytest.raises(ValueError, match="mode="):
         _spec(TinyConfig(), monitor="val_loss", mode="best")
 
@@ -124,7 +124,7 @@ def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
     before = (run / "tiny.keras").read_bytes()
     with pytest.raises(NonFiniteLossError, match="loss = nan"):
         training.train(_spec(TinyConfig(epochs=3), y=np.nan), run, tmp_path / "logs", verbose=0)
-    assert TrainingState(run, model=_tiny_model()).latest.endswith("ckpt-1")
+    assert TrainingState(run, model=_tiny_model()).latest.endswith("ckpt-2")  # epoch 1 = step 2
     assert (run / "tiny.keras").read_bytes() == before
 
 
@@ -148,7 +148,7 @@ def test_training_state_restores_weights_optimizer_and_epoch(tmp_path):
     model.fit(x, y, epochs=3, verbose=0)
     state = TrainingState(tmp_path, model=model, optimizer=opt)
     assert state.restore() == 0
-    state.save(3)
+    state.save(3, 3)
     model2 = _tiny_model()
     opt2 = keras.optimizers.Adam(1e-2)
     model2.compile(opt2, "mse")
@@ -265,9 +265,9 @@ def _truncate(path):
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one_or_names_the_file(tmp_path, caplog):
     run, logs = tmp_path / "run", tmp_path / "logs"
     training.train(_spec(TinyConfig()), run, logs, verbose=0, keep_checkpoints=2)
-    _truncate(next((run / "ckpt").glob("ckpt-2.data-*")))
+    _truncate(next((run / "ckpt").glob("ckpt-4.data-*")))  # epoch 2, step 4
     config_before = (run / "config.json").read_text()
-    with pytest.raises(ValueError, match=r"ckpt-2: the checkpoint is corrupt or incomplete .*--no-resume") as e:
+    with pytest.raises(ValueError, match=r"ckpt-4: the checkpoint is corrupt or incomplete .*--no-resume") as e:
         training.train(_spec(TinyConfig(epochs=3)), run, logs, verbose=0, keep_checkpoints=1)
     assert "\n" not in str(e.value) and (run / "config.json").read_text() == config_before
     with caplog.at_level("WARNING"):
@@ -278,8 +278,8 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one_or_names_the_f
     with caplog.at_level("WARNING"):
         assert training.train(_spec(TinyConfig(epochs=4)), run, logs, verbose=0, keep_checkpoints=2)["step"] == 8
     assert "unreadable checkpoint pointer" in caplog.text
-    (run / "ckpt" / "ckpt-4.index").unlink()
-    with pytest.raises(ValueError, match="ckpt-4: the checkpoint is corrupt or incomplete .its index file is missing"):
+    (run / "ckpt" / "ckpt-8.index").unlink()
+    with pytest.raises(ValueError, match="ckpt-8: the checkpoint is corrupt or incomplete .its index file is missing"):
         training.train(_spec(TinyConfig(epochs=5)), run, logs, verbose=0, keep_checkpoints=1)
 
 

@@ -225,6 +225,7 @@ def test_cyclegan_like_of_the_wrong_kind_names_the_file(tmp_path):
 
 def test_keep_checkpoints_option(tmp_path):
     assert _vgg19(tmp_path, ["--epochs", "3", "--keep-checkpoints", "2"]).exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "run" / "ckpt").glob("*.index")) == ["ckpt-2.index", "ckpt-3.index"]
+    # ckpt-<global step>, 2 steps per epoch
+    assert sorted(p.name for p in (tmp_path / "run" / "ckpt").glob("*.index")) == ["ckpt-4.index", "ckpt-6.index"]
     assert _vgg19(tmp_path, ["--epochs", "4"]).exit_code == 0  # the default keeps one
-    assert sorted(p.name for p in (tmp_path / "run" / "ckpt").glob("*.index")) == ["ckpt-4.index"]
+    assert sorted(p.name for p in (tmp_path / "run" / "ckpt").glob("*.index")) == ["ckpt-8.index"]

@@ -65,8 +65,8 @@ class VGG19Recipe(ImageRecipe):
     def build_model(self):
         return compile_model(self.config)
 
-    def make_datasets(self, initial_epoch):
-        train_ds, val_ds = super().make_datasets(initial_epoch)
+    def make_datasets(self, start):
+        train_ds, val_ds = super().make_datasets(start)
         # the first training images, for TensorBoard (every iterator of the training set yields the same batches)
         self.sample_images = {"train_inputs": to_unit(next(iter(train_ds.take(1)))[0][:4].numpy())}
         return train_ds, val_ds
@@ -80,8 +80,8 @@ class VGG19Recipe(ImageRecipe):
     def callbacks(self, model, validation):
         if self.config.bn_recalibration_batches <= 0:
             return []
-        batches = self.recalibration_set().map(lambda x, y: x)  # the images, without labels
-        return [Recalibration(batches, self.config.bn_recalibration_batches, step=lambda: model.optimizer.iterations)]
+        return [Recalibration(lambda step: self.recalibration_set(step).map(lambda x, y: x),  # images, no labels
+                              self.config.bn_recalibration_batches, step=lambda: model.optimizer.iterations)]
 
 
 def train(config, backup_dir="backup/vgg19", logdir="logs/vgg19", resume=True, verbose=None, keep_checkpoints=1):

@@ -33,7 +33,7 @@ import sys
 import click
 
 from data.engine.config import PRECISIONS, STRATEGIES, RunConfig
-from data.engine.errors import error_message
+from data.engine.errors import TrainingStopped, error_message
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -111,6 +111,9 @@ keep_checkpoints_option = click.option(
     "--keep-checkpoints", type=click.IntRange(min=1), default=1,
     help="Checkpoints kept in --backup-dir/ckpt (the last N epochs); each holds the full training state.")
 
+checkpoint_every_option = click.option(
+    "--checkpoint-every", type=click.IntRange(min=0), default=0, help=RunConfig.help("checkpoint_every"))
+
 resume_option = click.option(
     "--resume/--no-resume", default=True,
     help="Continue from the last checkpoint in --backup-dir, or delete the checkpoints and start anew.")
@@ -136,10 +139,10 @@ verbose_option = click.option(
 
 def run_options(backup_dir, logdir, precision="float32"):
     """Options every trainer shares: ``--backup-dir``, ``--logdir``, ``--resume``, ``--keep-checkpoints``,
-    ``--precision``, ``--verbose``."""
+    ``--checkpoint-every`` (a config field), ``--precision``, ``--verbose``."""
     def decorate(fn):
-        for option in (verbose_option, precision_option(precision), keep_checkpoints_option, resume_option,
-                       logdir_option(logdir), backup_dir_option(backup_dir)):
+        for option in (verbose_option, precision_option(precision), checkpoint_every_option, keep_checkpoints_option,
+                       resume_option, logdir_option(logdir), backup_dir_option(backup_dir)):
             fn = option(fn)
         return fn
 
@@ -203,6 +206,10 @@ def one_line_errors(fn=None, *, tensorflow=True):
             return fn(*args, **kwargs)
         except click.ClickException:
             raise
+        except TrainingStopped as e:  # a signal: checkpoint written; the shell's exit status for that signal
+            gc.collect()
+            click.echo(str(e), err=True)
+            raise click.exceptions.Exit(e.exit_code) from None
         except Exception as e:  # noqa: BLE001 - sorted into expected / bug below
             message = error_message(e)
             if message is None:

@@ -102,18 +102,20 @@ class Recalibration(keras.callbacks.Callback):
     figures, checkpoints) see statistics of the epoch's final weights.
 
     Args:
-        batches: an iterable (e.g. a repeated ``tf.data`` dataset) of training batches.
+        batches: ``batches(step) -> iterable`` of training batches for a pass at training step ``step``
+            (e.g. a repeated ``tf.data`` dataset that starts at a batch derived from ``step``): stateless, so a
+            resumed run recalibrates on the same batches as an uninterrupted one.
         n_batches: batches per pass; 0 disables the callback.
         model: the model to recalibrate (default: the model being fitted).
         prepare: optional ``prepare(batch) -> model input`` (e.g. drop labels, downscale).
-        step: optional ``step() -> int`` (the training step); :meth:`run` then does
-            nothing when called twice at the same step (exports may call it too).
+        step: ``step() -> int``, the training step; :meth:`run` does nothing when called twice at the same
+            step (exports may call it too).
     """
 
     def __init__(self, batches, n_batches, model=None, prepare=None, step=None):
         super().__init__()
         self.n_batches = int(n_batches)
-        self._iterator = iter(batches) if self.n_batches > 0 else None
+        self.batches = batches
         self._target = model
         self.prepare = prepare or (lambda batch: batch)
         self.step = step
@@ -123,10 +125,11 @@ class Recalibration(keras.callbacks.Callback):
         """Recalibrate now (unless disabled or already done at this step); return the batches used."""
         if self.n_batches <= 0:
             return 0
-        step = None if self.step is None else int(self.step())
-        if step is not None and step == self._done_at:
+        step = int(self.step())
+        if step == self._done_at:
             return 0
-        used = recalibrate(self._target or self.model, (self.prepare(b) for b in self._iterator), self.n_batches)
+        batches = (self.prepare(b) for b in self.batches(step))
+        used = recalibrate(self._target or self.model, batches, self.n_batches)
         self._done_at = step
         return used
 

@@ -1,9 +1,15 @@
-"""The full training state in ``run_dir/ckpt`` and the callback that saves it at each epoch end.
+"""The full training state in ``run_dir/ckpt`` and the callback that saves it.
 
-Checkpoints are written only at epoch ends with finite losses, so a
-``kill -9`` at any moment loses at most the current epoch; a non-finite loss
-raises :class:`data.engine.errors.NonFiniteLossError` and never overwrites the
-last good checkpoint or export.
+A checkpoint (``ckpt-<global step>``) holds the networks, the optimizers, the
+step, the completed epochs and the networks' random-number state (Keras seed
+generators: dropout), so that a resumed run continues exactly as an
+uninterrupted one (the data streams are stateless functions of the step). It is
+written at each epoch end, every ``checkpoint_every`` steps when set, and at the
+step where a stop signal arrives (:mod:`data.engine.preemption`); only with
+finite losses: a non-finite loss raises
+:class:`data.engine.errors.NonFiniteLossError` and never overwrites the last good
+checkpoint or export. ``kill -9`` at any moment loses at most the steps since
+the last checkpoint.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data.engine.errors import NonFiniteLossError
+from data.engine.errors import NonFiniteLossError, TrainingStopped
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,20 @@ def check_finite(logs, where):
             continue
         if not math.isfinite(f):
             raise NonFiniteLossError(f"{k} = {f} {where}; training stopped, the last good checkpoint is kept")
+
+
+def seed_states(trackables):
+    """The state variables of the Keras seed generators (dropout...) in the networks among ``trackables``.
+
+    ``tf.train.Checkpoint`` of a Keras 3 model does not save them, so without this a resumed run would draw
+    other dropout masks than an uninterrupted one."""
+    found = {}
+    for obj in trackables.values():
+        if isinstance(obj, keras.Model):
+            for v in obj.variables:
+                if v.path.endswith("seed_generator_state"):
+                    found.setdefault(id(v), v.value)
+    return list(found.values())
 
 
 def _first_line(error, limit=200):
@@ -66,6 +86,9 @@ class TrainingState:
         self.scratch = None if scratch is None else Path(scratch)
         self.keep = int(keep)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        rng = seed_states(trackables)
+        if rng:
+            trackables = {**trackables, "seed_states": rng}
         self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **trackables)
         if self.scratch is None:
             self._repair_pointer()
@@ -146,45 +169,81 @@ class TrainingState:
         self.restored_from = chosen
         return int(self.epoch.numpy())
 
-    def save(self, epoch):
+    def save(self, epoch, step):
+        """Write ``ckpt-<step>`` with ``epoch`` completed epochs; return its path."""
         self.epoch.assign(epoch)
-        path = self.manager.save(checkpoint_number=epoch)
+        path = self.manager.save(checkpoint_number=int(step))
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
         return path
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """NaN guard per batch; at each epoch end: the exports first, then the checkpoint.
+    """NaN guard per batch; checkpoints at each epoch end (the exports first), every ``every`` steps and on a stop.
 
-    ``before_save(epoch, logs)`` (optional; the exports) runs before the state
-    is saved, and never with non-finite logs: a kill in between replays the
-    epoch instead of losing its export. ``after_save()`` (multi-worker: a
-    barrier) runs after each save. ``saved`` is the number of the last
-    checkpoint this callback wrote (tests end the process there, see
-    ``tests/kill_after_checkpoint.py``).
+    ``before_save(epoch, logs)`` (optional; the exports) runs before the epoch-end
+    save, and never with non-finite logs: a kill in between replays the
+    epoch's end instead of losing its export. ``after_save()`` (multi-worker: a
+    barrier) runs after each save. ``step()`` is the global step; an epoch has
+    ``steps_per_epoch`` steps, so the position in the epoch is ``step - epoch *
+    steps_per_epoch``. ``every`` (> 0): also save after every ``every``-th step
+    (not at an epoch's last step: its end saves). ``stop``
+    (:class:`data.engine.preemption.StopRequest`): once requested, save at the
+    end of the current step (the epoch's end for its last step) and raise
+    :class:`data.engine.errors.TrainingStopped`. ``saved`` is the number of
+    epochs of the last epoch-end checkpoint this callback wrote (tests end the
+    process there, see ``tests/kill_after_checkpoint.py``).
     """
 
-    def __init__(self, state, before_save=None, initial_epoch=0, after_save=None):
+    def __init__(self, state, before_save=None, initial_epoch=0, after_save=None, step=None, steps_per_epoch=None,
+                 every=0, stop=None):
         super().__init__()
         self.state = state
         self.before_save = before_save
         self.after_save = after_save
         self.epoch = initial_epoch
+        self.step = step
+        self.steps_per_epoch = steps_per_epoch
+        self.every = int(every or 0)
+        self.stop = stop
         self.saved = None
+
+    def _save(self, epoch, step):
+        path = self.state.save(epoch, step)
+        log.debug("saved %s", path)
+        if self.after_save is not None:
+            self.after_save()
+        return path
+
+    def _stopped(self, step, path, where):
+        raise TrainingStopped(f"stopped by {self.stop.name} at step {step} ({where}); checkpoint {path} written: "
+                              "the same command resumes there", self.stop.signum)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         check_finite(logs, f"at epoch {self.epoch + 1}, batch {batch + 1}")
+        if self.step is None:
+            return
+        stopping = self.stop is not None and self.stop.requested
+        if not (stopping or self.every):
+            return
+        step = int(np.asarray(self.step()))
+        position = step - self.epoch * self.steps_per_epoch
+        if position >= self.steps_per_epoch:  # the epoch's last step: its end saves, after validation and exports
+            return
+        if stopping or step % self.every == 0:
+            path = self._save(self.epoch, step)
+            if stopping:
+                self._stopped(step, path, f"epoch {self.epoch + 1}, batch {position} of {self.steps_per_epoch}")
 
     def on_epoch_end(self, epoch, logs=None):
         check_finite(logs, f"at the end of epoch {epoch + 1}")
         if self.before_save is not None:
             self.before_save(epoch + 1, dict(logs or {}))
-        path = self.state.save(epoch + 1)
-        log.debug("saved %s", path)
-        if self.after_save is not None:
-            self.after_save()
+        step = int(np.asarray(self.step())) if self.step is not None else epoch + 1
+        path = self._save(epoch + 1, step)
         self.saved = epoch + 1
+        if self.stop is not None and self.stop.requested:
+            self._stopped(step, path, f"end of epoch {epoch + 1}")

@@ -202,9 +202,13 @@ class RunConfig(Config):
                                      "logical CPUs without a GPU; multiworker: MultiWorkerMirroredStrategy over the "
                                      "processes of TF_CONFIG or SLURM (--batch-size is the global batch).")
     log_every: int = param(10, "TensorBoard step scalars every N steps.")
+    checkpoint_every: int = param(0, "Also write the full checkpoint every N training steps (0: at epoch ends "
+                                     "only); a run killed or stopped mid-epoch resumes at the last one, exactly.")
 
     def problems(self):
         bad = positive(self, "epochs", "batch_size", "log_every")
+        if not isinstance(self.checkpoint_every, bool) and self.checkpoint_every < 0:
+            bad.append(f"checkpoint_every={self.checkpoint_every} (must be >= 0)")
         bad += positive(self, "steps_per_epoch", allow_none=True)
         return bad + one_of(self, "precision", PRECISIONS) + one_of(self, "strategy", STRATEGIES)
 

@@ -52,3 +52,15 @@ def error_message(error):
             return error.strerror  # OSError(errno, "<file>: <problem>"), as data.io raises them
         return str(error)
     return None
+
+
+class TrainingStopped(Exception):
+    """Training stopped on a signal (SIGTERM, SIGINT, SIGUSR1) after writing a checkpoint; the same command resumes.
+
+    ``exit_code`` is the shell's convention for the signal, ``128 + signum`` (143 for SIGTERM, 130 for SIGINT).
+    """
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum

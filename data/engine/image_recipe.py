@@ -16,8 +16,8 @@ import numpy as np
 from data.engine.recipe import Recipe
 
 RECALIBRATION_SEED_OFFSET = 1000
-"""BatchNorm re-estimation batches come from the training set shuffled with ``seed + initial_epoch + this``:
-training images in another order than the training batches of the next 1000 epochs."""
+"""BatchNorm re-estimation batches come from the training set shuffled with ``seed + this``: training images in
+another order than the training batches."""
 
 
 def split_labels(config, split):
@@ -69,16 +69,17 @@ class ImageRecipe(Recipe):
         return self.dataset(data_dir=c.data_dir, split=split, batch_size=c.batch_size,
                                   image_size=c.image_size, demo_n=c.demo_n, **kwargs)
 
-    def training_set(self, initial_epoch):
-        """The shuffled, repeated training batches (augmented with ``config.augment``); the order moves on with
-        the resumed epoch."""
+    def training_set(self, start=0, seed_offset=0):
+        """The shuffled, repeated training batches (augmented with ``config.augment``) from batch ``start`` on: the
+        same stream whether a run started at 0 or resumed at ``start``."""
         return self._dataset("train", augment=self.config.augment, shuffle=True, repeat=True,
-                             seed=self.config.seed + initial_epoch)
+                             seed=self.config.seed + seed_offset, start=start)
 
-    def make_datasets(self, initial_epoch):
+    def make_datasets(self, start):
         validation = self._dataset("test", augment=False, shuffle=False, repeat=False, seed=self.config.seed)
-        return self.training_set(initial_epoch), validation
+        return self.training_set(start), validation
 
-    def recalibration_set(self):
-        """Training batches in another order than the training batches, for BatchNorm re-estimation."""
-        return self.training_set(self.initial_epoch + RECALIBRATION_SEED_OFFSET)
+    def recalibration_set(self, step):
+        """Training batches for a BatchNorm re-estimation at training step ``step``: another order than the
+        training batches, starting at batch ``step`` of it (stateless: a resumed run uses the same batches)."""
+        return self.training_set(step, seed_offset=RECALIBRATION_SEED_OFFSET)

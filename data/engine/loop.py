@@ -12,12 +12,17 @@ folder started, then ``model.fit`` with the engine's callbacks:
 - off a terminal, :class:`data.engine.progress.ProgressLine`: a line with the step
   rate and the ETA ten times per epoch (Keras prints one line per epoch there).
 
-Resume: the same command continues from the last checkpoint; a different
+Resume: the same command continues from the last checkpoint, mid-epoch too
+(the rest of that epoch first, then the following ones: the same batches,
+the same dropout masks as an uninterrupted run); a different
 architecture or ``precision`` is refused, naming the keys
 (:func:`data.engine.run_folder.check_resume`); learning rates given on resume
 replace the checkpoint's (:mod:`data.engine.resume`). ``--strategy
 multiworker`` (:mod:`data.engine.multiworker`): only the chief writes the run
-folder, the logs and the exports.
+folder, the logs and the exports. SIGTERM, SIGINT and SIGUSR1 stop training at
+the end of the current step with a checkpoint (:mod:`data.engine.preemption`;
+not under ``multiworker``, where a signal to one worker would leave the others
+waiting in a collective save).
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ import tensorflow as tf
 
 from data.engine.checkpoint import CheckpointCallback, TrainingState
 from data.engine.distribute import make_strategy, set_precision
+from data.engine.errors import TrainingStopped
 from data.engine.exports import Exporter, read_record
 from data.engine.lock import RunLock
 from data.engine.multiworker import ChiefOnly, after_save_barrier, is_chief, scratch_dir, shard_by_data
+from data.engine.preemption import StopRequest
 from data.engine.progress import ProgressLine, default_every
 from data.engine.recipe import Recipe
 from data.engine.resume import apply_learning_rates, constant_learning_rates
@@ -76,15 +83,16 @@ def train(recipe, backup_dir, logdir, resume=True, verbose=None, keep_checkpoint
     try:
         if chief and run_dir.is_dir():
             lock.acquire()  # before the checkpoint is read: a second trainer on this folder stops here
-        return _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep_checkpoints,
-                      list(callbacks), lock)
+        with StopRequest(enabled=config.strategy != "multiworker") as stop:
+            return _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep_checkpoints,
+                          list(callbacks), lock, stop)
     finally:
         lock.release()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep, extra_callbacks, lock):
+def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep, extra_callbacks, lock, stop):
     config = recipe.config
     with strategy.scope():
         model = recipe.build_model()
@@ -97,10 +105,15 @@ def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, k
     initial_epoch = state.restore() if resume else 0
     apply_learning_rates(rates)
     step = int(np.asarray(recipe.step(model)))
-    if initial_epoch:
-        log.info("resuming from %s: epoch %d done, step %d", state.latest, initial_epoch, step)
+    steps_per_epoch = recipe.steps_per_epoch
+    done = step - initial_epoch * steps_per_epoch  # steps of the epoch in progress (a mid-epoch checkpoint)
+    done = done if 0 < done < steps_per_epoch else 0
+    if step:
+        log.info("resuming from %s: epoch %d done, step %d%s", state.latest, initial_epoch, step,
+                 f" ({done} of {steps_per_epoch} steps into epoch {initial_epoch + 1})" if done else "")
     recipe.initial_epoch = initial_epoch
-    train_ds, val_ds = recipe.make_datasets(initial_epoch)  # reads (and checks) the data before anything is written
+    # the training batches from this step on, as an uninterrupted run draws them; reads (and checks) the data
+    train_ds, val_ds = recipe.make_datasets(step)
     train_ds, val_ds = shard_by_data(train_ds, strategy), shard_by_data(val_ds, strategy)
     if chief:
         check_can_create(run_dir, logdir)
@@ -123,18 +136,39 @@ def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, k
     if not chief:
         callbacks = [c for c in callbacks if not isinstance(c, ChiefOnly)]
     callbacks.append(CheckpointCallback(state, before_save=exporter, initial_epoch=initial_epoch,
-                                        after_save=after_save_barrier(strategy)))
+                                        after_save=after_save_barrier(strategy), step=lambda: recipe.step(model),
+                                        steps_per_epoch=steps_per_epoch, every=config.checkpoint_every, stop=stop))
     callbacks += extra_callbacks
     verbose = fit_verbosity() if verbose is None else verbose
     if verbose == 2 and chief:  # one Keras line per epoch: say how the epoch goes in between
         callbacks.append(ProgressLine(default_every(recipe.steps_per_epoch), epochs, recipe.steps_per_epoch,
                                       step=lambda: recipe.step(model)))
     log.info("training: epoch %d of %d, from step %d", initial_epoch + 1, epochs, int(np.asarray(recipe.step(model))))
-    # shuffle=False: the datasets shuffle themselves; Keras 3's default shuffle=True only warns for a tf.data input
-    history = model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-                        steps_per_epoch=recipe.steps_per_epoch, validation_data=val_ds,
-                        validation_steps=recipe.validation_steps if val_ds is not None else None,
-                        callbacks=callbacks, verbose=verbose)
+    try:
+        history = _fit(model, recipe, train_ds, val_ds, initial_epoch, done, callbacks, verbose)
+    except TrainingStopped:
+        for callback in callbacks:  # the TensorBoard events of every step trained so far reach the disk
+            if isinstance(callback, (StepSummary, ImageSummary)):
+                callback.on_train_end()
+        raise
     result.update(epoch=int(state.epoch.numpy()), step=int(np.asarray(recipe.step(model))),
                   logs={k: float(v[-1]) for k, v in history.history.items() if v}, export=read_record(run_dir))
     return result
+
+
+def _fit(model, recipe, train_ds, val_ds, initial_epoch, done, callbacks, verbose):
+    """``model.fit`` from epoch ``initial_epoch``, ``done`` of whose steps are already trained: the rest of that
+    epoch first (a ``fit`` of one shorter epoch), then the following epochs. ``train_ds`` starts at the next
+    step either way. Returns the last ``fit``'s history."""
+    steps, epochs = recipe.steps_per_epoch, recipe.epochs
+    validation = dict(validation_data=val_ds, validation_steps=recipe.validation_steps if val_ds is not None else None)
+    # shuffle=False: the datasets shuffle themselves; Keras 3's default shuffle=True only warns for a tf.data input
+    common = dict(shuffle=False, callbacks=callbacks, verbose=verbose, **validation)
+    if done:
+        rest = steps - done
+        history = model.fit(train_ds.take(rest), epochs=initial_epoch + 1, initial_epoch=initial_epoch,
+                            steps_per_epoch=rest, **common)
+        if initial_epoch + 1 >= epochs:
+            return history
+        train_ds, initial_epoch = train_ds.skip(rest), initial_epoch + 1
+    return model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, **common)

@@ -10,7 +10,7 @@ its :class:`data.engine.config.RunConfig` and whatever state it builds
         architecture_keys = ("width",)     # config fields a resumed run must keep
 
         def build_model(self):             # the compiled keras.Model (inside the strategy scope)
-        def make_datasets(self, initial_epoch):   # (train, validation or None) tf.data
+        def make_datasets(self, start):    # (train from global step `start`, validation or None) tf.data
         def exports(self, model):          # {file name: network or (network, input_shape)}
 
 Everything else has a default (see each method). ``docs/engine.md`` shows a
@@ -56,8 +56,10 @@ class Recipe:
         """The compiled ``keras.Model`` (called inside the strategy scope)."""
         raise NotImplementedError
 
-    def make_datasets(self, initial_epoch):
-        """``(train, validation or None)`` tf.data; the training set repeats.
+    def make_datasets(self, start):
+        """``(train, validation or None)`` tf.data; the training set repeats and yields, from global step ``start``
+        on, the batches an uninterrupted run trains on at those steps (a stateless function of the seed and the
+        step, so that a resumed run, even mid-epoch, continues exactly).
 
         Built once per run, before anything is written (reading it checks every input file).
         """
