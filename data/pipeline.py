@@ -149,6 +149,10 @@ class _Source:
         return order.unbatch().skip(start).map(lambda i: (tf.gather(items, i), tf.gather(labels, i)))
 
 
+_CHECKED = set()
+"""``(path, mtime_ns, size, image_size)`` of the folder images already checked by this process."""
+
+
 def _image_source(data_dir, split, image_size, demo_n):
     if data_dir is None:
         images, labels = synthetic.demo_split(split, n=demo_n)
@@ -158,8 +162,12 @@ def _image_source(data_dir, split, image_size, demo_n):
         return _Source(images, labels.astype(np.int32), lambda im, lab: (tf.cast(im, tf.float32) / 127.5 - 1.0, lab))
     paths, labels = list_split(data_dir, split)
     for p in paths:  # every file decoded once before training: a file corrupt past its header fails here
-        check_image_file(p, image_size)
-        read_image(p)
+        stat = Path(p).stat()
+        key = (str(p), stat.st_mtime_ns, stat.st_size, int(image_size))
+        if key not in _CHECKED:  # once per process and file version (recalibration builds datasets each epoch)
+            check_image_file(p, image_size)
+            read_image(p)
+            _CHECKED.add(key)
     return _Source(np.array([str(p) for p in paths]), labels.astype(np.int32),
                    lambda path, lab: (_decode(path, image_size), lab))
 
