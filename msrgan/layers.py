@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from data.packaging.builtin_forms import as_nested, ones_like, reciprocal, reflection_padding
+from data.packaging.builtin_forms import as_nested, fixed, ones_like, reciprocal, reflection_padding
 
 
 @keras.saving.register_keras_serializable(package="msrgan")
@@ -160,13 +160,6 @@ def _shuffle_as_conv(layer):
     return conv, [shuffle_kernel(layer.scale, channels)]
 
 
-def _fixed_conv(layer, x, kernel):
-    y = layer(x)
-    layer.trainable = False
-    layer.set_weights([kernel])
-    return y
-
-
 def edge_sum_bound(scale):
     """The smallest sum of the bicubic weights left inside the image at a corner (0.428 for 4x): the lower bound of
     the renormalisation denominator."""
@@ -184,10 +177,10 @@ def _bicubic_form(layer):
 
     def upsample(x, c, tag):
         x = keras.layers.ZeroPadding2D(2, name=f"{name}_{tag}_zeros", dtype="float32")(x)
-        x = _fixed_conv(keras.layers.Conv2D(c * s * s, 5, use_bias=False, name=f"{name}_{tag}_taps", dtype="float32"),
-                        x, bicubic_kernel(s, c))
-        return _fixed_conv(keras.layers.Conv2DTranspose(c, s, strides=s, use_bias=False, name=f"{name}_{tag}_shuffle",
-                                                        dtype="float32"), x, shuffle_kernel(s, c))
+        x = fixed(keras.layers.Conv2D(c * s * s, 5, use_bias=False, name=f"{name}_{tag}_taps", dtype="float32"),
+                  x, [bicubic_kernel(s, c)])
+        return fixed(keras.layers.Conv2DTranspose(c, s, strides=s, use_bias=False, name=f"{name}_{tag}_shuffle",
+                                                  dtype="float32"), x, [shuffle_kernel(s, c)])
 
     weight = upsample(ones_like(inp, f"{name}_ones"), 1, "weight")  # the kept weights' sum: 1 inside, not at edges
     y = keras.layers.Multiply(name=f"{name}_renormalise", dtype="float32")(

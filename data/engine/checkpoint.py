@@ -195,8 +195,8 @@ class CheckpointCallback(keras.callbacks.Callback):
     process there, see ``tests/kill_after_checkpoint.py``).
     """
 
-    def __init__(self, state, before_save=None, initial_epoch=0, after_save=None, step=None, steps_per_epoch=None,
-                 every=0, stop=None):
+    def __init__(self, state, step, steps_per_epoch, before_save=None, initial_epoch=0, after_save=None, every=0,
+                 stop=None):
         super().__init__()
         self.state = state
         self.before_save = before_save
@@ -224,8 +224,6 @@ class CheckpointCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         check_finite(logs, f"at epoch {self.epoch + 1}, batch {batch + 1}")
-        if self.step is None:
-            return
         stopping = self.stop is not None and self.stop.requested
         if not (stopping or self.every):
             return
@@ -242,7 +240,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         check_finite(logs, f"at the end of epoch {epoch + 1}")
         if self.before_save is not None:
             self.before_save(epoch + 1, dict(logs or {}))
-        step = int(np.asarray(self.step())) if self.step is not None else epoch + 1
+        step = int(np.asarray(self.step()))
         path = self._save(epoch + 1, step)
         self.saved = epoch + 1
         if self.stop is not None and self.stop.requested:

@@ -135,9 +135,9 @@ def _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, k
     callbacks += list(recipe.callbacks(model, val_ds))
     if not chief:
         callbacks = [c for c in callbacks if not isinstance(c, ChiefOnly)]
-    callbacks.append(CheckpointCallback(state, before_save=exporter, initial_epoch=initial_epoch,
-                                        after_save=after_save_barrier(strategy), step=lambda: recipe.step(model),
-                                        steps_per_epoch=steps_per_epoch, every=config.checkpoint_every, stop=stop))
+    callbacks.append(CheckpointCallback(state, lambda: recipe.step(model), steps_per_epoch, before_save=exporter,
+                                        initial_epoch=initial_epoch, after_save=after_save_barrier(strategy),
+                                        every=config.checkpoint_every, stop=stop))
     callbacks += extra_callbacks
     verbose = fit_verbosity() if verbose is None else verbose
     if verbose == 2 and chief:  # one Keras line per epoch: say how the epoch goes in between

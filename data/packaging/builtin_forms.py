@@ -26,18 +26,17 @@ import numpy as np
 from keras import layers
 
 
-def _fixed(layer, weights):
+def fixed(layer, x, weights):
+    """``layer(x)``, then ``layer`` frozen with the constant ``weights`` (a kernel that is part of an operation)."""
+    y = layer(x)
     layer.trainable = False
     layer.set_weights([np.asarray(w, np.float32) for w in weights])
-    return layer
+    return y
 
 
 def ones_like(x, name):
     """(B, H, W, 1) ones from ``x`` (B, H, W, C) with built-in layers (finite inputs)."""
-    conv = layers.Conv2D(1, 1, name=name, dtype="float32")
-    y = conv(x)
-    _fixed(conv, [np.zeros((1, 1, x.shape[-1], 1)), np.ones(1)])
-    return y
+    return fixed(layers.Conv2D(1, 1, name=name, dtype="float32"), x, [np.zeros((1, 1, x.shape[-1], 1)), np.ones(1)])
 
 
 def reciprocal(x, lower, name):
@@ -71,12 +70,10 @@ def _reflect_axis(x, p, axis, name):
             mask = layers.Subtract(name=f"{name}_{side}{j}_mask", dtype="float32")(
                 [frame[mask_pair[0]], frame[mask_pair[1]]])
             kernel_shape = (size, 1) if axis == 1 else (1, size)
-            conv = layers.DepthwiseConv2D(kernel_shape, padding="same", use_bias=False,
-                                          name=f"{name}_{side}{j}_shift", dtype="float32")
-            shifted = conv(z)
             kernel = np.zeros((*kernel_shape, channels, 1))
             kernel[(2 * p + offset, 0) if axis == 1 else (0, 2 * p + offset)] = 1.0
-            _fixed(conv, [kernel])
+            shifted = fixed(layers.DepthwiseConv2D(kernel_shape, padding="same", use_bias=False,
+                                                   name=f"{name}_{side}{j}_shift", dtype="float32"), z, [kernel])
             terms.append(layers.Multiply(name=f"{name}_{side}{j}", dtype="float32")([shifted, mask]))
     return layers.Add(name=f"{name}_sum", dtype="float32")(terms)
 
