@@ -12,7 +12,11 @@ interface). Worker 0 is the chief: its output is streamed here; the others' outp
 its last lines are printed when that worker fails. When one worker fails, every worker is
 stopped (SIGTERM to its process group, SIGKILL after a grace period); with ``--restarts K`` the
 whole cluster is then started again (new ports), at most K times, and resumes from the chief's
-last checkpoint. ``--threads T`` sets ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS``
+last checkpoint. A worker that exits after a graceful stop (130, 138, 143: SIGINT, SIGUSR1,
+SIGTERM to any worker; every worker saves at the same step) is no failure: the launcher waits for
+the others to finish their save, does not restart, and exits with that status; the same command
+resumes. SIGTERM, SIGINT or SIGUSR1 to the launcher is passed on to every worker, with the same
+result. ``--threads T`` sets ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS``
 for each worker (several workers on a few cores). The exit status is the first failing
 worker's (0 when all succeed; 124 on ``--timeout``).
 
@@ -35,6 +39,9 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 GRACE = 10.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+STOP_CODES = {128 + s for s in STOP_SIGNALS}  # a worker stopped with a checkpoint (data.engine.preemption)
+_RUNNING = []  # the current cluster's worker processes, for the signal handler
 
 
 def free_ports(n):
@@ -93,6 +100,28 @@ def _tail(path, n=20):
         return ""
 
 
+def _pass_on(signum, frame):
+    """SIGTERM / SIGINT / SIGUSR1 to the launcher: the same signal to every worker (they stop together, saved)."""
+    print(f"launch_workers: {signal.Signals(signum).name} received; passed on to every worker", file=sys.stderr,
+          flush=True)
+    for p in _RUNNING:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+def _wait_all(procs, timeout, start):
+    """Wait for every worker (a graceful stop: they save at the same step); False on ``timeout``."""
+    for p in procs:
+        while p.poll() is None:
+            if timeout is not None and time.monotonic() - start > timeout:
+                return False
+            time.sleep(0.2)
+    return True
+
+
 def run_cluster(command, workers, log_dir, threads=None, timeout=None, attempt=0):
     """Run one cluster of ``workers`` copies of ``command``; return the exit status (see the module docstring)."""
     addresses = [f"{HOST}:{port}" for port in free_ports(workers)]
@@ -110,6 +139,7 @@ def run_cluster(command, workers, log_dir, threads=None, timeout=None, attempt=0
             logs.append(log)
             procs.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
                                           start_new_session=True))  # own process group: stopped as a whole
+            _RUNNING[:] = procs
             if out is not None:
                 out.close()
         print(f"launch_workers: {workers} workers on {', '.join(addresses)} (attempt {attempt})", file=sys.stderr,
@@ -118,6 +148,15 @@ def run_cluster(command, workers, log_dir, threads=None, timeout=None, attempt=0
         while True:
             codes = [p.poll() for p in procs]
             failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
+            if failed and codes[failed[0]] in STOP_CODES:
+                i = failed[0]
+                print(f"launch_workers: worker {i} stopped with a checkpoint (status {codes[i]}); waiting for the "
+                      "others to save", file=sys.stderr, flush=True)
+                if not _wait_all(procs, timeout, start):
+                    print(f"launch_workers: timeout after {timeout:g} s; stopping all workers", file=sys.stderr,
+                          flush=True)
+                    return 124
+                return codes[i]
             if failed:
                 i = failed[0]
                 print(f"launch_workers: worker {i} exited with status {codes[i]}; stopping all workers",
@@ -133,6 +172,7 @@ def run_cluster(command, workers, log_dir, threads=None, timeout=None, attempt=0
                 return 124
             time.sleep(0.2)
     finally:
+        _RUNNING[:] = []
         _stop(procs)
 
 
@@ -158,12 +198,16 @@ def main(argv=None):
         parser.error(f"--restarts {args.restarts}: must be >= 0")
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="launch_workers_")
     Path(log_dir).mkdir(parents=True, exist_ok=True)
-    # SIGTERM to the launcher stops the workers too (the finally blocks run)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    for sig in STOP_SIGNALS:  # passed on: the workers stop at the same step with a checkpoint
+        signal.signal(sig, _pass_on)
     try:
         for attempt in range(args.restarts + 1):
             code = run_cluster(command, args.workers, log_dir, args.threads, args.timeout, attempt)
             if code in (0, 124):
+                return code
+            if code in STOP_CODES:
+                print(f"launch_workers: the cluster stopped with a checkpoint (status {code}); the same command "
+                      "resumes there", file=sys.stderr, flush=True)
                 return code
             if attempt < args.restarts:
                 print(f"launch_workers: restarting all {args.workers} workers (they resume from the last checkpoint)",

@@ -44,6 +44,7 @@ import pytest
 from conftest import KILL_SCRIPT, ROOT, run_cli
 
 LAUNCHER = ROOT / "scripts" / "launch_workers.py"
+SIGNAL_SCRIPT = ROOT / "tests" / "signal_at_step.py"
 RTOL = 1e-4
 RTOL_CYCLEGAN_LATER = 1e-3  # epochs after the first (module docstring)
 THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
@@ -61,14 +62,22 @@ CYCLEGAN = ("cyclegan_dct.train", ["--crop", "64", "--n-blocks", "1", "--filters
                                    "--steps-per-epoch", "2", "--epochs", "2", "--epochs-decay", "0", "--seed", "2"])
 
 
-def launch(module, args, tmp_path, restarts=0, kill_after=None, **env):
-    """``launch_workers.py --workers 2 -- python -m module args --strategy multiworker``; returns (code, out, err)."""
+def launch(module, args, tmp_path, restarts=0, kill_after=None, signal_at=None, **env):
+    """``launch_workers.py --workers 2 -- python -m module args --strategy multiworker``; returns (code, out, err).
+
+    ``kill_after``: under ``tests/kill_after_checkpoint.py`` with that spec; ``signal_at``: under
+    ``tests/signal_at_step.py`` (``"STEP@WORKER"``: SIGTERM to that worker at the end of that step)."""
+    wrapper = ["-m"]
+    if kill_after is not None:
+        wrapper = [str(KILL_SCRIPT), kill_after]
+    elif signal_at is not None:
+        wrapper = [str(SIGNAL_SCRIPT), signal_at]
     tmp = tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), TMPDIR=str(tmp), **THREADS, **env)
     cmd = [sys.executable, str(LAUNCHER), "--workers", "2", "--threads", "1", "--timeout", str(TIMEOUT - 60),
            "--restarts", str(restarts), "--log-dir", str(tmp_path / "worker_logs"), "--",
-           sys.executable, *(["-m"] if kill_after is None else [str(KILL_SCRIPT), kill_after]), module, *args,
+           sys.executable, *wrapper, module, *args,
            "--strategy", "multiworker"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -110,17 +119,15 @@ def losses(base):
     return out
 
 
-@pytest.mark.parametrize("trainer", [VGG, MSRGAN, CYCLEGAN], ids=["vgg19", "msrgan", "cyclegan_dct"])
-def test_two_workers_equal_one_process(tmp_path, trainer):
-    module, args = trainer
-    mw, one = tmp_path / "mw", tmp_path / "one"
-    code, out, err = launch(module, args + dirs(mw, module), tmp_path)
-    assert code == 0, out[-2000:] + err[-4000:]
+def assert_equal_to_one_process(module, args, mw, one, tmp_path, epochs=2):
+    """The 2-worker run in ``mw`` (done) against one plain process run here into ``one``: the same files, only
+    the chief's, no worker copies left, every epoch's losses within the tolerances (module docstring)."""
+    steps = 2 * epochs
     # the reference: one plain process with the whole global batch (see the module docstring)
     single = run_cli(module, args + dirs(one, module), timeout=TIMEOUT, **THREADS)
     assert single.returncode == 0, single.stderr[-3000:]
-    assert "done: epoch 2, step 4" in out and "done: epoch 2, step 4" in single.stdout
-    assert (mw / "backup" / "ckpt" / "ckpt-4.index").is_file()  # ckpt-<global step>
+    assert f"done: epoch {epochs}, step {steps}" in single.stdout
+    assert (mw / "backup" / "ckpt" / f"ckpt-{steps}.index").is_file()  # ckpt-<global step>
     # only the chief wrote: the same files as one process (TensorBoard files compared by folder), no worker copies
     assert files(mw) == files(one)
     assert events(mw) == events(one)
@@ -131,6 +138,17 @@ def test_two_workers_equal_one_process(tmp_path, trainer):
     later = RTOL_CYCLEGAN_LATER if module == "cyclegan_dct.train" else RTOL
     off = {k: (a[k], b[k]) for k in a if a[k] != pytest.approx(b[k], rel=RTOL if k[2] == first else later, abs=1e-6)}
     assert not off, off
+
+
+@pytest.mark.parametrize("trainer", [MSRGAN, CYCLEGAN], ids=["msrgan", "cyclegan_dct"])
+def test_two_workers_equal_one_process(tmp_path, trainer):
+    """(vgg19: in ``test_sigterm_to_one_worker_then_to_the_chief_resumes_exactly``, on its uninterrupted run.)"""
+    module, args = trainer
+    mw = tmp_path / "mw"
+    code, out, err = launch(module, args + dirs(mw, module), tmp_path)
+    assert code == 0, out[-2000:] + err[-4000:]
+    assert "done: epoch 2, step 4" in out
+    assert_equal_to_one_process(module, args, mw, tmp_path / "one", tmp_path)
 
 
 def test_killed_workers_restart_cluster_from_last_checkpoint(tmp_path):
@@ -147,6 +165,52 @@ def test_killed_workers_restart_cluster_from_last_checkpoint(tmp_path):
     assert "epoch 1 done, step 2" in err and "epoch 2 done, step 4" in err
     assert "done: epoch 3, step 6" in out
     assert (run / "backup" / "ckpt" / "ckpt-6.index").is_file()
+    assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
+
+
+def _final_state(base):
+    """Every tensor of the last checkpoint but the save counter (which counts the saves)."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(base / "backup" / "ckpt")))
+    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+            if not k.startswith(("save_counter", "_CHECKPOINTABLE"))}
+
+
+def test_sigterm_to_one_worker_then_to_the_chief_resumes_exactly(tmp_path):
+    """Issue 25: SIGTERM to worker 1 at step 3, then (resumed) to the chief at step 5: every worker stops at that
+    step, the chief saves ``ckpt-<step>``, the cluster exits 143 without a restart; the third launch finishes, with
+    the very weights of an uninterrupted 2-worker run (bit for bit: the same collectives in the same order). That
+    uninterrupted run is also vgg19's case of ``test_two_workers_equal_one_process``."""
+    import numpy as np
+
+    module, args = VGG
+    args = args + ["--epochs", "3"]
+    run, ref = tmp_path / "mw", tmp_path / "ref"
+    log1 = tmp_path / "worker_logs" / "worker-1.log"
+    code, out, err = launch(module, args + dirs(run, module), tmp_path, restarts=1, signal_at="3@1")
+    assert code == 143, out[-2000:] + err[-4000:]
+    assert "stopped by SIGTERM to another worker at step 3 (epoch 2, batch 1 of 2)" in err  # the chief
+    assert "stopped by SIGTERM at step 3 (epoch 2, batch 1 of 2)" in log1.read_text()
+    assert f"checkpoint {run / 'backup' / 'ckpt' / 'ckpt-3'} written" in log1.read_text()  # the chief's, not a copy
+    assert "the cluster stopped with a checkpoint (status 143)" in err and "restarting" not in err
+    assert sorted(p.name for p in (run / "backup" / "ckpt").glob("*.index")) == ["ckpt-3.index"]
+
+    code, out, err = launch(module, args + dirs(run, module), tmp_path, signal_at="5@0")
+    assert code == 143, out[-2000:] + err[-4000:]
+    assert "resuming from" in err and "1 of 2 steps into epoch 2" in err
+    assert "stopped by SIGTERM at step 5 (epoch 3, batch 1 of 2)" in err
+    assert "stopped by SIGTERM to another worker at step 5" in log1.read_text()
+
+    code, out, err = launch(module, args + dirs(run, module), tmp_path)
+    assert code == 0 and "done: epoch 3, step 6" in out, out[-2000:] + err[-4000:]
+    code, out, err = launch(module, args + dirs(ref, module), tmp_path)
+    assert code == 0, out[-2000:] + err[-4000:]
+    assert_equal_to_one_process(module, args, ref, tmp_path / "one", tmp_path, epochs=3)
+    a, b = _final_state(run), _final_state(ref)
+    assert a.keys() == b.keys() and a
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("ganmicro-")] == []
 
 
@@ -247,7 +311,8 @@ def test_slurm_cpu_resolver_layout(monkeypatch):
 
 def test_multiworker_without_tf_config_is_a_one_line_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "SLURM_PROCID")}
-    res = subprocess.run([sys.executable, "-m", "vgg19.train", "--strategy", "multiworker", "--backup-dir",
+    res = subprocess.run([sys.executable, "-m", "vgg19.train", "--demo-n", "26", "--strategy", "multiworker",
+                          "--backup-dir",
                           str(tmp_path / "b"), "--logdir", str(tmp_path / "l")], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 1
@@ -276,3 +341,29 @@ def test_launcher_stops_all_workers_when_one_fails(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 3
     assert "worker 1 exited with status 3; stopping all workers" in res.stderr
+
+
+def test_launcher_passes_a_signal_on_and_waits_for_the_save(tmp_path):
+    """SIGUSR1 to the launcher reaches every worker; the stand-in workers "save" (worker 0 takes 2 s longer)
+    and exit 138; the launcher waits for both (no SIGKILL, no restart) and exits 138."""
+    code = ("import json, os, signal, sys, time; i = json.loads(os.environ['TF_CONFIG'])['task']['index']\n"
+            f"def stop(*a):\n    time.sleep(2 if i == 0 else 0); open(r'{tmp_path}/saved-%d' % i, 'w').close()"
+            "; sys.exit(138)\n"
+            "signal.signal(signal.SIGUSR1, stop); open(r'%s/ready-%d' % (sys.argv[1], i), 'w').close()\n"
+            "time.sleep(300)\n")
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), "--workers", "2", "--restarts", "2", "--",
+                             sys.executable, "-c", code, str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+
+        deadline = time.monotonic() + 60
+        while not all((tmp_path / f"ready-{i}").exists() for i in range(2)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGUSR1)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 138, err
+    assert (tmp_path / "saved-0").exists() and (tmp_path / "saved-1").exists()  # the chief's save was not cut short
+    assert "SIGUSR1 received; passed on to every worker" in err
+    assert "the cluster stopped with a checkpoint (status 138)" in err and "restarting" not in err

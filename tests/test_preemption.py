@@ -185,9 +185,10 @@ def test_stop_request_records_the_first_signal_and_restores_the_handlers():
         assert signal.getsignal(signal.SIGTERM) is before and not off.requested
 
 
-def test_slurm_script_passes_the_signal_on_and_requeues(tmp_path):
-    """scripts/slurm_train.sbatch without SLURM: a stand-in trainer that exits 138 on SIGUSR1, a stand-in
-    ``scontrol`` that records its arguments."""
+@pytest.mark.parametrize("script", ["slurm_train.sbatch", "slurm_multiworker.sbatch"])
+def test_slurm_script_passes_the_signal_on_and_requeues(tmp_path, script):
+    """The SLURM scripts without SLURM: a stand-in trainer that exits 138 on SIGUSR1, a stand-in ``scontrol`` that
+    records its arguments and a stand-in ``srun`` (the multi-worker script) that runs the command in its place."""
     import subprocess
     import sys
     import time
@@ -198,11 +199,14 @@ def test_slurm_script_passes_the_signal_on_and_requeues(tmp_path):
     scontrol = tmp_path / "bin" / "scontrol"
     scontrol.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'requeued'}\n")
     scontrol.chmod(0o755)
+    srun = tmp_path / "bin" / "srun"
+    srun.write_text('#!/bin/sh\nwhile [ "${1#--}" != "$1" ]; do shift; done\nexec "$@"\n')
+    srun.chmod(0o755)
     trainer = ("import signal, sys, time\n"
                "signal.signal(signal.SIGUSR1, lambda *a: sys.exit(138))\n"
                "print('ready', flush=True)\ntime.sleep(60)\nsys.exit(0)\n")
     env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}", SLURM_JOB_ID="4242")
-    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "slurm_train.sbatch"), sys.executable, "-c", trainer],
+    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / script), sys.executable, "-c", trainer],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout.readline().strip() == "ready"

@@ -216,15 +216,16 @@ class CheckpointCallback(keras.callbacks.Callback):
         return path
 
     def _stopped(self, step, path, where):
+        path = self.state.directory / Path(path).name  # a worker's scratch copy: name the chief's checkpoint
         raise TrainingStopped(f"stopped by {self.stop.name} at step {step} ({where}); checkpoint {path} written: "
-                              "the same command resumes there", self.stop.signum)
+                              "the same command resumes there", self.stop.stop_signum)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         check_finite(logs, f"at epoch {self.epoch + 1}, batch {batch + 1}")
-        stopping = self.stop is not None and self.stop.requested
+        stopping = self.stop is not None and self.stop.poll()  # multi-worker: every worker polls at every step
         if not (stopping or self.every):
             return
         step = int(np.asarray(self.step()))
@@ -243,5 +244,5 @@ class CheckpointCallback(keras.callbacks.Callback):
         step = int(np.asarray(self.step()))
         path = self._save(epoch + 1, step)
         self.saved = epoch + 1
-        if self.stop is not None and self.stop.requested:
+        if self.stop is not None and self.stop.poll():
             self._stopped(step, path, f"end of epoch {epoch + 1}")

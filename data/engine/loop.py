@@ -21,8 +21,7 @@ replace the checkpoint's (:mod:`data.engine.resume`). ``--strategy
 multiworker`` (:mod:`data.engine.multiworker`): only the chief writes the run
 folder, the logs and the exports. SIGTERM, SIGINT and SIGUSR1 stop training at
 the end of the current step with a checkpoint (:mod:`data.engine.preemption`;
-not under ``multiworker``, where a signal to one worker would leave the others
-waiting in a collective save).
+under ``multiworker`` every worker at the same step, whichever got the signal).
 """
 
 from __future__ import annotations
@@ -42,7 +41,14 @@ from data.engine.distribute import make_strategy, set_precision
 from data.engine.errors import TrainingStopped
 from data.engine.exports import Exporter, read_record
 from data.engine.lock import RunLock
-from data.engine.multiworker import ChiefOnly, after_save_barrier, is_chief, scratch_dir, shard_by_data
+from data.engine.multiworker import (
+    ChiefOnly,
+    after_save_barrier,
+    is_chief,
+    scratch_dir,
+    shard_by_data,
+    stop_agreement,
+)
 from data.engine.preemption import StopRequest
 from data.engine.progress import ProgressLine, default_every
 from data.engine.recipe import Recipe
@@ -83,7 +89,7 @@ def train(recipe, backup_dir, logdir, resume=True, verbose=None, keep_checkpoint
     try:
         if chief and run_dir.is_dir():
             lock.acquire()  # before the checkpoint is read: a second trainer on this folder stops here
-        with StopRequest(enabled=config.strategy != "multiworker") as stop:
+        with StopRequest(agree=stop_agreement(strategy)) as stop:
             return _train(recipe, strategy, chief, scratch, run_dir, logdir, resume, verbose, keep_checkpoints,
                           list(callbacks), lock, stop)
     finally:

@@ -167,5 +167,24 @@ def after_save_barrier(strategy):
     return barrier
 
 
+def stop_agreement(strategy):
+    """``agree(signum)`` for :class:`data.engine.preemption.StopRequest`: the highest signal number any worker
+    requested (0: none), the same on every worker; None outside a cluster.
+
+    One all-reduce of a 65-element vector (a 1 at this worker's signal number) per call: the collective
+    implementation sums (it has no maximum), and a sum of one-hot vectors still tells which signals came.
+    """
+    if not is_multiworker(strategy):
+        return None
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+    def requested(signum):
+        mine = tf.one_hot(signum, 65) * tf.cast(signum > 0, tf.float32)
+        every = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(tf.identity, args=(mine,)), axis=None)
+        return tf.reduce_max(tf.where(every > 0, tf.range(65), 0))
+
+    return lambda signum: int(requested(tf.constant(int(signum), tf.int32)))
+
+
 class ChiefOnly:
     """Mix-in of Keras callbacks that only write files (TensorBoard, figures): left out on non-chief workers."""
