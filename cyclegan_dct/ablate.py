@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from cyclegan_dct.config import PRESETS
 from data import cli
 from data.engine.config import PRECISIONS
 from data.stardist_training import StarDistConfig
@@ -30,6 +31,8 @@ from data.stardist_training import StarDistConfig
 @click.option("--n-blocks", type=int, default=None, help="Passed to cyclegan_dct.train.")
 @click.option("--filters", type=int, default=None, help="Passed to cyclegan_dct.train.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None, help="Passed to cyclegan_dct.train.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
+              help="Passed to cyclegan_dct.train (e.g. stego: the steganography experiment's setting).")
 @click.option("--train-args", default="",
               help="Further cyclegan_dct.train options, quoted, e.g. '--lambda-identity 0.5'.")
 @click.option("--n-synthetic", type=int, default=200, help="Pairs generated per model.")
@@ -48,10 +51,16 @@ from data.stardist_training import StarDistConfig
                    "them, to split an ablation over processes/machines sharing --out; the tables come once all "
                    "runs are recorded.")
 @click.option("--reuse", is_flag=True, help="Reuse existing generate/stego/evaluation outputs under --out.")
+@click.option("--test-data", type=click.Choice(["stardist", "simulated"]), default="stardist",
+              help="StarDist test data: stardist's real nuclei image, or the held-out simulated domain B "
+                   "(exact labels) [default: stardist].")
+@click.option("--downstream/--no-downstream", default=True,
+              help="Generate synthetic pairs and train StarDist on them [default: yes]; --no-downstream: only the "
+                   "steganography measures.")
 @cli.verbose_option
 @cli.one_line_errors
 def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, also_unfiltered,
-         only, **options):
+         only, downstream, test_data, **options):
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
     from cyclegan_dct.ablation import parse_cutoffs, parse_seeds, run_ablation
     from cyclegan_dct.ablation_report import ablation_markdown
@@ -66,7 +75,8 @@ def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego
                           seed=seed, train_options=options, train_args=train_args, n_synthetic=n_synthetic,
                           size=size, stego_n=stego_n, masks=masks, eval_config=eval_config, reuse=reuse,
                           seeds=parse_seeds(seeds) if seeds else None, also_unfiltered=also_unfiltered,
-                          only=[n.strip() for n in only.split(",") if n.strip()] if only else None)
+                          only=[n.strip() for n in only.split(",") if n.strip()] if only else None,
+                          downstream=downstream, test_images=None if test_data == "stardist" else test_data)
     if result is None:
         cli.echo(f"recorded {only} in {out / 'records'}; run again without --only once every run is recorded")
         return

@@ -12,7 +12,8 @@ trained ``--models`` (their cutoffs read from their ``config.json``), then runs
 ``cyclegan_dct.synthesis``, the steganography report (``cyclegan_dct.steganography``)
 and the downstream StarDist evaluation (``cyclegan_dct.evaluation``) in this
 process, through their Python functions. Writes
-``OUT/ablation.json``, ``OUT/ablation.md`` and ``OUT/ablation.png``; the
+``OUT/ablation.json``, ``OUT/ablation.md``, ``OUT/ablation.png`` and ``OUT/variants.png`` (one stego panel row
+per variant); the
 per-cutoff outputs go to ``OUT/{models,logs,synthetic,stego,evaluation}/<name>``.
 With ``--seeds 0,1,2`` every step of a (cutoff, seed) run uses that seed
 (StarDist too), runs are named ``<name>_s<seed>``, finished runs are recorded in
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 
 from cyclegan_dct import stats
-from cyclegan_dct.ablation_report import ablation_markdown, ablation_plot
+from cyclegan_dct.ablation_report import ablation_markdown, ablation_plot, variant_figure
 from cyclegan_dct.evaluation import run_evaluation
 from cyclegan_dct.steganography import run_stego
 from cyclegan_dct.synthesis import generate
@@ -114,11 +115,14 @@ def cyclegan_budget(model_dir):
             f"crop {c['crop']}, {c['n_blocks']} blocks, {c['filters']} filters, {c['precision']}, seed {c['seed']}")
 
 
-def ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered=None):
+def ablation_row(name, cutoff, model_dir, times, stego, evaluation=None, unfiltered=None):
     """One flat row of the comparison table; ``unfiltered``: the evaluation of StarDist trained on G(m) instead of
-    LP(G(m)) (DCT models, ``also_unfiltered``), whose F1/AP go to ``f1_unfiltered``/``ap_unfiltered``."""
+    LP(G(m)) (DCT models, ``also_unfiltered``), whose F1/AP go to ``f1_unfiltered``/``ap_unfiltered``.
+    ``evaluation`` None (no downstream StarDist): the StarDist scores are None."""
     ag = stego["agreement"]
-    m = evaluation["metrics"]
+    inst = stego.get("instance_agreement", {})
+    pert = stego.get("perturbations", {})
+    m = evaluation["metrics"] if evaluation is not None else {}
     extra = {}
     if unfiltered is not None:
         extra = {"f1_unfiltered": unfiltered["metrics"]["f1"], "ap_unfiltered": unfiltered["metrics"]["ap"]}
@@ -130,6 +134,12 @@ def ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered=N
         "train_s": times.get("train"),
         "generate_s": times["generate"],
         "sensitivity": {str(s["sigma"]): s["dice_mean"] for s in stego["sensitivity"]},
+        "noise_vs_clean": {str(s["sigma"]): s.get("dice_vs_clean_mean") for s in stego["sensitivity"]},
+        "jpeg_vs_clean": pert.get("jpeg75", {}).get("vs_clean", {}).get("mean"),
+        "blur_vs_clean": pert.get("blur1", {}).get("vs_clean", {}).get("mean"),
+        "f1_cycled_otsu": inst.get("cycled_vs_otsu", {}).get("f1"),
+        "f1_input_otsu": inst.get("input_vs_otsu", {}).get("f1"),
+        "f1_input_cycled": inst.get("input_vs_cycled", {}).get("f1"),
         "hf_cutoff": stego["high_frequency_energy"]["cutoff"],
         "hf_generated": stego["high_frequency_energy"]["generated"]["fraction"]["mean"],
         "hf_real": stego["high_frequency_energy"]["real"]["fraction"]["mean"],
@@ -138,19 +148,30 @@ def ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered=N
         "dice_cycled_otsu": ag["cycled_vs_otsu"]["dice"]["mean"],
         "polarity_corr": stego.get("polarity", {}).get("correlation", {}).get("mean"),
         "inverted_fraction": stego.get("polarity", {}).get("inverted_fraction"),
-        "precision": m["precision"],
-        "recall": m["recall"],
-        "f1": m["f1"],
-        "ap": m["ap"],
-        "mean_f1": m["mean_f1"],
-        "stardist_train_s": evaluation["wall_time_s"]["train"],
+        "precision": m.get("precision"),
+        "recall": m.get("recall"),
+        "f1": m.get("f1"),
+        "ap": m.get("ap"),
+        "mean_f1": m.get("mean_f1"),
+        "stardist_train_s": evaluation["wall_time_s"]["train"] if evaluation is not None else None,
         **extra,
     }
 
 
+def _wall_times(rows):
+    """Training seconds per run (median, min, max) and in all, over the rows that trained here."""
+    import numpy as np
+
+    t = np.asarray([r["train_s"] for r in rows if r.get("train_s") is not None], np.float64)
+    if not t.size:
+        return None
+    return {"train_median": float(np.median(t)), "train_min": float(t.min()), "train_max": float(t.max()),
+            "train_total": float(t.sum()), "runs": int(t.size)}
+
+
 def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, train_args="", n_synthetic=200,
                  size=256, stego_n=50, masks="cycled", eval_config=None, reuse=False, seeds=None,
-                 also_unfiltered=False, only=None):
+                 also_unfiltered=False, only=None, downstream=True, test_images=None):
     """Train (or take) one model per cutoff (and per seed of ``seeds``), then generate + stego + evaluate each
     with that seed (StarDist too); write the table, the plot, and over seeds the summary and paired tests.
 
@@ -160,6 +181,9 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
     ``only`` (run names, several seeds): process just those runs and record them, so that one ablation can be
     split over several processes or machines sharing ``out``; the tables are written once every run has a
     record (a last call without ``only`` collects them). Returns None while records are missing.
+    ``downstream=False``: no synthetic pairs and no StarDist, only the steganography measures (the stego
+    experiment's main question, at a fraction of the time). ``test_images``: the StarDist test data
+    (``cyclegan_dct.evaluation.load_test_data``: None = stardist's real image, ``"simulated"``).
     """
     out = Path(out)
     seeds = list(seeds) if seeds else [seed]
@@ -197,7 +221,7 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
             times["train"] = _run(cmd, f"training {name}")
         syn = out / "synthetic" / name
         times["generate"] = 0.0
-        if not (reuse and (syn / "summary.json").is_file()):
+        if downstream and not (reuse and (syn / "summary.json").is_file()):
             log.info(f"[ablate] generating {n_synthetic} pairs with {name}")
             t0 = time.perf_counter()
             generate(model_dir, n=n_synthetic, out=syn, size=size, seed=run_seed, also_unfiltered=also_unfiltered)
@@ -209,16 +233,20 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
             log.info(f"[ablate] stego report {name}")
             stego = run_stego(model_dir, out / "stego" / name, n=stego_n, size=size, seed=run_seed)
         eval_json = out / "evaluation" / name / "evaluation.json"
-        if reuse and eval_json.is_file():
+        if not downstream:
+            evaluation = None
+        elif reuse and eval_json.is_file():
             evaluation = json.loads(eval_json.read_text())
         else:
             log.info(f"[ablate] StarDist evaluation {name}")
-            evaluation = run_evaluation(syn, out / "evaluation" / name, run_eval_config, masks=masks, label=name)
+            evaluation = run_evaluation(syn, out / "evaluation" / name, run_eval_config, masks=masks, label=name,
+                                        test_images=test_images)
         unfiltered = None
-        if also_unfiltered and cutoff < 1.0:
+        if downstream and also_unfiltered and cutoff < 1.0:
             log.info(f"[ablate] StarDist evaluation {name} on G(m) before the low-pass")
             unfiltered = run_evaluation(syn, out / "evaluation" / f"{name}_unfiltered", run_eval_config, masks=masks,
-                                        label=f"{name} G(m)", images_folder="images_unfiltered")
+                                        label=f"{name} G(m)", images_folder="images_unfiltered",
+                                        test_images=test_images)
         rows.append({**ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered),
                      "seed": run_seed})
         if len(seeds) > 1:
@@ -229,17 +257,27 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
     budget = (f"seeds {','.join(map(str, seeds))}; {n_synthetic} synthetic {size}x{size} pairs ({masks} masks); "
               f"StarDist {eval_config.epochs} epochs x {eval_config.steps_per_epoch} steps, "
               f"batch {eval_config.batch_size}, patch {eval_config.patch_size or 'fitted'}; CycleGAN budgets per row")
+    if not downstream:
+        budget = f"seeds {','.join(map(str, seeds))}; stego measures on {stego_n} {size}x{size} masks, no downstream"
+    metrics = (*stats.REPORTED_METRICS, *stats.STEGO_METRICS)
+    tested = (*stats.HEADLINE_METRICS, *stats.STEGO_METRICS) if downstream else tuple(stats.STEGO_METRICS)
     result = {"budget": budget, "seed": seeds[0], "seeds": seeds, "train_options": train_options,
               "train_args": train_args, "n_synthetic": n_synthetic, "size": size, "masks": masks, "rows": rows,
-              "runs": rows, "summary": stats.summarize(rows, tuple(stats.REPORTED_METRICS)),
-              "tests": stats.paired_tests(rows),
-              "tests_note": "paired over seeds: mean difference DCT - vanilla, 95 % t CI, p of scipy.stats.ttest_rel "
-                            "(primary) and exact Wilcoxon signed-rank p (cannot go below 2 / 2**n)"}
+              "runs": rows, "summary": stats.summarize(rows, metrics),
+              "tests": stats.paired_tests(rows, tested), "wall_time_s": _wall_times(rows),
+              "tests_note": "paired over seeds: mean difference DCT - vanilla, 95 % t CI and BCa bootstrap CI, p of "
+                            "scipy.stats.ttest_rel (primary) and exact Wilcoxon signed-rank p (cannot go below "
+                            "2 / 2**n)"}
     ablation_plot(rows, out / "ablation.png")
+    first = {}
+    for r in rows:  # each variant's first seed: one row of its stego panel in variants.png
+        first.setdefault(stats.variant_name(r["cutoff"]), out / "stego" / r["name"])
+    variant_figure(first, out / "variants.png")
     md = ablation_markdown(rows, budget)
     if len(seeds) > 1:
+        labels = {**stats.REPORTED_METRICS, **stats.STEGO_METRICS}
         md += ("\n## Over seeds\n\n" + result["tests_note"] + ".\n\n"
-               + stats.tests_markdown(result["summary"], result["tests"]))
+               + stats.tests_markdown(result["summary"], result["tests"], labels))
     write_text(out / "ablation.md", md)
     write_json(out / "ablation.json", result)
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from data.io import atomic_path
 
 
@@ -9,19 +11,25 @@ def _num(x):
     return "-" if x is None else f"{x:+.3f}"
 
 
+def _val(x, spec=".3f"):
+    return "-" if x is None else format(x, spec)
+
+
 def ablation_markdown(rows, budget):
     sigmas = list(rows[0]["sensitivity"])
     head = (["run", "cutoff", "train s"] + [f"Dice sigma={s}" for s in sigmas]
-            + ["HF energy G(m) / real", "corr(m, G(m))", "Dice m/cycled", "Dice m/Otsu", "F1@0.5", "AP@0.5",
-               "mean F1"])
+            + ["F(G(m)+noise 8) vs F(G(m))", "F(JPEG75) vs F(G(m))", "HF energy G(m) / real", "corr(m, G(m))",
+               "Dice m/cycled", "Dice m/Otsu", "F1 cycled/Otsu", "F1@0.5", "AP@0.5", "mean F1"])
     lines = [
         "# DCT cutoff ablation",
         "",
         f"Budget: {budget}",
         "",
-        "Dice sigma=s: Dice between m and F(filter(G(m) + noise of s grey levels)) > 0. HF energy: fraction of "
-        "non-DC DCT energy above the cutoff (the model's; 0.5 for vanilla). F1/AP: StarDist trained on the "
-        "synthetic pairs, tested on real nuclei.",
+        "Dice sigma=s: Dice between m and F(filter(G(m) + noise of s grey levels)) > 0; 'vs F(G(m))': Dice between "
+        "the mask read from the perturbed and from the clean image (Chu et al.'s sensitivity). HF energy: fraction "
+        "of non-DC DCT energy above the cutoff (the model's; 0.5 for vanilla). F1 cycled/Otsu: instance matching "
+        "(IoU 0.5) of F(G(m)) against an Otsu segmentation of G(m). F1/AP: StarDist trained on the synthetic "
+        "pairs, tested on real nuclei ('-': no downstream run).",
         "",
         "| " + " | ".join(head) + " |",
         "|" + " --- |" * len(head),
@@ -30,9 +38,10 @@ def ablation_markdown(rows, budget):
     for r in rows:
         train = "-" if r["train_s"] is None else f"{r['train_s']:.0f}"
         vals = ([r["name"], f"{r['cutoff']:g}", train] + [f"{r['sensitivity'][s]:.3f}" for s in sigmas]
-                + [f"{r['hf_generated']:.4f} / {r['hf_real']:.4f}", _num(r.get("polarity_corr")),
-                   f"{r['dice_input_cycled']:.3f}",
-                   f"{r['dice_input_otsu']:.3f}", f"{r['f1']:.3f}", f"{r['ap']:.3f}", f"{r['mean_f1']:.3f}"])
+                + [_val(r.get("noise_vs_clean", {}).get("8")), _val(r.get("jpeg_vs_clean")),
+                   f"{r['hf_generated']:.4f} / {r['hf_real']:.4f}", _num(r.get("polarity_corr")),
+                   f"{r['dice_input_cycled']:.3f}", f"{r['dice_input_otsu']:.3f}", _val(r.get("f1_cycled_otsu")),
+                   _val(r.get("f1")), _val(r.get("ap")), _val(r.get("mean_f1"))])
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 
@@ -60,9 +69,21 @@ def ablation_plot(rows, path):
                        label=label)[0]
         ax.scatter([r["cutoff"] for r in rows], [r[key] for r in rows], s=12, alpha=0.5, color=line.get_color())
 
-    for key, label in (("f1", "F1@0.5"), ("ap", "AP@0.5"), ("mean_f1", "mean F1")):
-        per_cutoff(axes[1], key, label)
-    axes[1].set(xlabel="DCT cutoff (1 = vanilla)", ylabel="score on real nuclei", title="StarDist downstream")
+    if all(r.get("f1") is not None for r in rows):
+        for key, label in (("f1", "F1@0.5"), ("ap", "AP@0.5"), ("mean_f1", "mean F1")):
+            per_cutoff(axes[1], key, label)
+        axes[1].set(xlabel="DCT cutoff (1 = vanilla)", ylabel="score on real nuclei", title="StarDist downstream")
+    else:  # no downstream run: how much the mask read back moves under small perturbations
+        for key, label in (("noise8", "noise 8 grey levels"), ("jpeg_vs_clean", "JPEG 75"),
+                           ("blur_vs_clean", "blur 1 px")):
+            rows_ = [dict(r, noise8=(r.get("noise_vs_clean") or {}).get("8")) for r in rows]
+            if all(r.get(key) is not None for r in rows_):
+                line = axes[1].plot(cut, [np.mean([r[key] for r in rows_ if r["cutoff"] == c]) for c in cut],
+                                    marker="o", label=label)[0]
+                axes[1].scatter([r["cutoff"] for r in rows_], [r[key] for r in rows_], s=12, alpha=0.5,
+                                color=line.get_color())
+        axes[1].set(xlabel="DCT cutoff (1 = vanilla)", ylabel="Dice(F(perturbed), F(G(m)))",
+                    title="Sensitivity of the cycled mask", ylim=(0, 1.02))
     axes[1].legend()
     for key, label in (("dice_input_cycled", "m vs cycled"), ("dice_input_otsu", "m vs Otsu(G(m))"),
                        ("dice_cycled_otsu", "cycled vs Otsu")):
@@ -73,3 +94,33 @@ def ablation_plot(rows, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def variant_figure(panels, path):
+    """One row per variant: the first sample row of its ``stego.png`` (m | G(m) | CLAHE G(m) | CLAHE high-pass |
+    F(G(m)) | F(G(m)+noise) | CLAHE real), under the panel's column titles, the variant named on the left.
+    ``panels``: ``{variant name: stego folder}`` (``stego.json`` + ``stego.png``) in display order. Writes a PNG."""
+    import json
+    from pathlib import Path
+
+    import cv2
+
+    from data.io import read_image, write_png
+
+    label_w, gap = 110, 4
+    rows, title = [], None
+    for name, folder in panels.items():
+        report = json.loads((Path(folder) / "stego.json").read_text())
+        header, h = report["panel_header"], report["panel_tile"]
+        panel = read_image(Path(folder) / "stego.png")
+        panel = panel if panel.ndim == 2 else panel[..., 0]
+        title = panel[:header] if title is None else title
+        row = np.full((h + gap, label_w + panel.shape[1]), 128, np.uint8)
+        row[:h, label_w:] = panel[header:header + h]
+        cv2.putText(row, name, (4, h // 2 + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
+        rows.append(row)
+    if not rows:
+        raise ValueError("variant_figure: no panels")
+    top = np.zeros((title.shape[0], rows[0].shape[1]), np.uint8)
+    top[:, label_w:] = title
+    write_png(path, np.vstack([top, *rows]))

@@ -7,7 +7,9 @@ Model range conventions (float32, shape (H, W, 1)):
   label TIFFs read from a folder;
 - domain B: an image percentile-normalised (2 / 99.8, as CSBDeep) to [-1, 1]
   (:func:`image_to_input`); by default the real fluorescence image with 125
-  labelled nuclei that ``stardist`` ships (``test_image_nuclei_2d``, 512x512).
+  labelled nuclei that ``stardist`` ships (``test_image_nuclei_2d``, 512x512);
+  ``"simulated"``: the DAPI channel of :data:`N_SIMULATED` simulated fields with
+  exact nuclei labels (``data.synthetic.demo_nuclei``; the ``stego`` preset).
 Samplers draw random crops, flips and 90-degree rotations with a seeded
 ``numpy.random.Generator``. No TensorFlow here.
 """
@@ -26,6 +28,9 @@ from data import masks as data_masks
 from data.io import ImageError, list_images, read_image, to_model_range
 
 PERCENTILES = (2.0, 99.8)
+SIMULATED = "simulated"
+N_SIMULATED = 200
+"""Simulated domain-B fields (96 x 96, ~20 nuclei each) of ``--images simulated``."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -160,10 +165,16 @@ def load_image_folder(folder, channels=1, crop=0):
 
 
 def fit_stats(like):
-    """``data.masks.MaskStats`` for ``like``: "stardist" (fitted to stardist's 125 real nuclei),
-    "default" (``data.masks.DEFAULT_STATS``), or a label image file / folder to fit to."""
+    """``data.masks.MaskStats`` for ``like``: "stardist" (fitted to stardist's 125 real nuclei), "simulated"
+    (fitted to the simulated domain B's labels), "default" (``data.masks.DEFAULT_STATS``), or a label image file /
+    folder to fit to."""
     if like == "stardist":
         return data_masks.fit_mask_stats(default_real_image()[1])
+    if like == SIMULATED:
+        from data.synthetic import SIZE, demo_nuclei
+
+        labels = demo_nuclei("train", N_SIMULATED)[1]
+        return average_stats([data_masks.fit_mask_stats(lab, tile=SIZE) for lab in labels])
     if like == "default":
         return data_masks.DEFAULT_STATS
     path = Path(like)
@@ -232,3 +243,16 @@ class ImageSampler:
 def default_images(channels=1):
     """Domain B default: stardist's real nuclei image, normalised, as a one-element list."""
     return [image_to_input(default_real_image()[0], channels)]
+
+
+def domain_b_images(images, channels=1, crop=0):
+    """Domain B's normalised images for ``--images``: None (stardist's real image), ``"simulated"``, or a folder."""
+    if images == SIMULATED:
+        from data.synthetic import SIZE, demo_nuclei
+
+        if crop > SIZE:
+            raise ValueError(f"--crop {crop} is larger than the simulated fields of --images simulated ({SIZE} px)")
+        return [image_to_input(img, channels) for img in demo_nuclei("train", N_SIMULATED)[0]]
+    if images:
+        return load_image_folder(images, channels, crop)
+    return default_images(channels)

@@ -28,11 +28,13 @@ import logging
 import time
 from pathlib import Path
 
+from cyclegan_dct.domains import SIMULATED
 from data.io import ImageError, list_images, read_image, write_json, write_text
 from data.metrics import IOU_THRESHOLDS, segmentation_scores
 from data.stardist_training import fit_patch_size, predict_labels, train_stardist
 
 MASK_FOLDERS = {"cycled": "cycled_masks", "input": "masks"}
+N_SIMULATED_TEST = 50
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +83,17 @@ DEFAULT_TEST_SOURCE = "stardist.data.test_image_nuclei_2d"
 
 
 def load_test_data(test_images=None, test_masks=None):
-    """Real annotated test data: given folders, or the image ``stardist`` ships.
+    """Annotated test data: given folders, the image ``stardist`` ships (the default), or ``test_images=
+    "simulated"``: the held-out split of the simulated domain B (:data:`N_SIMULATED_TEST` fields with exact
+    labels, never used in training; ``data.synthetic.demo_nuclei("test")``).
 
     Returns (images, labels, names, source)."""
+    if test_images == SIMULATED:
+        from data.synthetic import demo_nuclei
+
+        images, labels = demo_nuclei("test", N_SIMULATED_TEST)
+        return (list(images), list(labels), [f"simulated_test_{i:03d}" for i in range(len(images))],
+                f"simulated domain B, held-out split ({N_SIMULATED_TEST} fields, exact labels)")
     if (test_images is None) != (test_masks is None):
         raise ValueError("give both --test-images and --test-masks, or neither")
     if test_images is not None:

@@ -13,6 +13,7 @@ row index is below ``cutoff * H`` and whose column index is below ``cutoff * W``
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy import fft, ndimage
 from skimage import exposure, filters, measure, segmentation
@@ -139,6 +140,47 @@ def add_grey_noise(x, sigma, rng):
     return np.clip(x + noise, -1.0, 1.0)
 
 
+def jpeg(x, quality=75):
+    """An image in [-1, 1] (H, W) or (N, H, W[, 1]) through 8-bit JPEG at ``quality`` (OpenCV) and back.
+
+    The compression a shared image meets: it quantises the high DCT frequencies of 8x8 blocks first, where a
+    low-amplitude hidden signal lives. float32 out, same shape.
+    """
+    x = np.asarray(x, np.float32)
+    if x.ndim > 2:
+        return np.stack([jpeg(one, quality) for one in x])
+    grey = np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return (cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 127.5 - 1.0).reshape(x.shape)
+
+
+def blur(x, sigma=1.0):
+    """A Gaussian blur of ``sigma`` pixels over the two image axes of (H, W) or (N, H, W[, C]); float32."""
+    x = np.asarray(x, np.float32)
+    axes = [0.0] * x.ndim
+    spatial = (0, 1) if x.ndim == 2 else (1, 2)
+    for a in spatial:
+        axes[a] = float(sigma)
+    return ndimage.gaussian_filter(x, axes).astype(np.float32)
+
+
+def sensitivity(read, images, perturb, truth=None):
+    """Chu et al.'s test of a hidden signal: how much the mask read back moves under a small perturbation.
+
+    ``read(x)`` -> bool masks (N, H, W) (e.g. ``F(LP(x)) > 0``); ``images`` (N, H, W, C) in [-1, 1]; ``perturb``
+    maps ``images`` to perturbed images. Returns ``{"vs_clean": Dice(read(perturb(x)), read(x)) mean/std,
+    "vs_truth": Dice(read(perturb(x)), truth)}`` (the second with ``truth``). A mask drawn visibly survives a
+    perturbation of a few grey levels; a mask carried by a low-amplitude signal does not.
+    """
+    clean, moved = read(images), read(perturb(images))
+    out = {"vs_clean": mean_std(dice(c, m) for c, m in zip(clean, moved))}
+    if truth is not None:
+        out["vs_truth"] = mean_std(dice(t, m) for t, m in zip(truth, moved))
+    return out
+
+
 def mask_agreement(masks):
     """Pairwise foreground Dice and IoU between named masks.
 
@@ -151,6 +193,23 @@ def mask_agreement(masks):
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             out[f"{a}_vs_{b}"] = {"dice": float(dice(fg[a], fg[b])), "iou": float(iou(fg[a], fg[b]))}
+    return out
+
+
+def instance_agreement(labels):
+    """Instance matching (``stardist.matching``, IoU >= 0.5, pooled over the images) between named label lists.
+
+    ``labels``: ``{name: [(H, W) instance labels, ...]}`` in order, e.g. input m, cycled F(G(m)) and a
+    segmentation of G(m). Returns ``{"a_vs_b": {"f1", "ap", "n_a", "n_b"}}`` (a as truth) for every pair.
+    """
+    from data.metrics import segmentation_scores
+
+    names = list(labels)
+    out = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            s = segmentation_scores(labels[a], labels[b], thresholds=(0.5,))
+            out[f"{a}_vs_{b}"] = {"f1": s["f1"], "ap": s["ap"], "n_a": s["n_true"], "n_b": s["n_pred"]}
     return out
 
 

@@ -21,12 +21,12 @@ from data.pipeline import without_autotune_thread
 
 
 def make_samplers(config, epoch=0):
-    """(MaskSampler, ImageSampler) for a config: label folder or ellipses; image folder or stardist's image."""
+    """(MaskSampler, ImageSampler) for a config: label folder or ellipses; ``domains.domain_b_images``."""
     c = CycleGANConfig.from_dict(config)
     base = int(c.seed) * 1_000_003 + int(epoch) * 7_919
     labels = domains.load_label_folder(c.masks, c.crop) if c.masks else None
     stats = c.stats
-    images = domains.load_image_folder(c.images, c.channels, c.crop) if c.images else domains.default_images(c.channels)
+    images = domains.domain_b_images(c.images, c.channels, c.crop)
     return (
         domains.MaskSampler(c.crop, stats=stats, label_images=labels, seed=base + 1),
         domains.ImageSampler(c.crop, images, seed=base + 2),

@@ -10,6 +10,7 @@ every ``image_every`` steps, the images of both cycles.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -62,9 +63,13 @@ def cycle_panels(model, a, b):
 
 
 def build_config(**options):
-    """The run's :class:`CycleGANConfig`, with the domain-A mask statistics fitted."""
+    """The run's :class:`CycleGANConfig`, with the domain-A mask statistics fitted (density times
+    ``mask_density``)."""
     config = CycleGANConfig(**options)
     stats = domains.fit_stats(config.masks or config.like)  # errors name the label file
+    if config.mask_density != 1.0:
+        k = float(config.mask_density)
+        stats = dataclasses.replace(stats, density=stats.density * k, density_std=stats.density_std * k)
     return config.replace(mask_stats=stats.to_dict())
 
 

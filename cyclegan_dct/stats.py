@@ -15,7 +15,9 @@ nested dicts (``"sensitivity.2"`` is ``record["sensitivity"]["2"]``).
   the exact two-sided Wilcoxon signed-rank p-value (``scipy.stats.wilcoxon``)
   as a distribution-free check. With n seeds the smallest Wilcoxon p-value is
   ``2 / 2**n`` (0.25 for 3 seeds), so it can only reject from n = 6 at the 5 %
-  level; ``wilcoxon_min_p`` records that floor. Values that cannot be
+  level; ``wilcoxon_min_p`` records that floor. Beside the t interval, a BCa
+  bootstrap interval of the mean difference (``scipy.stats.bootstrap``, 9999
+  resamples, seeded: ``boot_low``, ``boot_high``), which does not assume normal differences. Values that cannot be
   computed (n < 2, all differences equal) are ``None``, never NaN.
 """
 
@@ -49,6 +51,18 @@ REPORTED_METRICS = {
     "f1_unfiltered": "F1@0.5, StarDist on G(m)",
 }
 """Metrics summarised over seeds in an ablation (the headline ones are also tested)."""
+
+STEGO_METRICS = {
+    "noise_vs_clean.2": "Dice(F(G(m)+noise 2), F(G(m)))",
+    "noise_vs_clean.8": "Dice(F(G(m)+noise 8), F(G(m)))",
+    "jpeg_vs_clean": "Dice(F(JPEG75(G(m))), F(G(m)))",
+    "hf_generated": "HF energy of G(m)",
+    "dice_input_cycled": "Dice(m, F(G(m)))",
+    "dice_cycled_otsu": "Dice(F(G(m)), Otsu(G(m)))",
+    "f1_cycled_otsu": "F1(F(G(m)) vs Otsu(G(m)))",
+    "f1_input_otsu": "F1(m vs Otsu(G(m)))",
+}
+"""The steganography experiment's measures (``cyclegan_dct.ablate --no-downstream``): hiding and agreement."""
 
 VANILLA = "vanilla"
 
@@ -114,7 +128,7 @@ def paired_difference(x, y, confidence=0.95):
     d = x - y
     n = int(d.size)
     out = {"n": n, "mean_diff": float(d.mean()) if n else None, "sd_diff": None, "ci_low": None, "ci_high": None,
-           "confidence": confidence, "p_ttest_rel": None, "p_wilcoxon": None,
+           "confidence": confidence, "p_ttest_rel": None, "p_wilcoxon": None, "boot_low": None, "boot_high": None,
            "wilcoxon_min_p": float(min(1.0, 2.0 / 2**n)) if n else None}
     if n < 2:
         return out
@@ -124,6 +138,9 @@ def paired_difference(x, y, confidence=0.95):
     out["ci_low"], out["ci_high"] = float(d.mean() - half), float(d.mean() + half)
     if sd > 0:
         out["p_ttest_rel"] = _finite_or_none(stats.ttest_rel(x, y).pvalue)
+        boot = stats.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=9999, method="BCa",
+                               random_state=np.random.default_rng(0)).confidence_interval
+        out["boot_low"], out["boot_high"] = _finite_or_none(boot.low), _finite_or_none(boot.high)
     if np.any(d != 0):
         out["p_wilcoxon"] = _finite_or_none(stats.wilcoxon(x, y, zero_method="wilcox", method="auto").pvalue)
     return out
@@ -167,14 +184,15 @@ def tests_markdown(summary, tests, labels=REPORTED_METRICS):
             s = summary[v].get(m)
             cells.append("-" if s is None else f"{s['mean']:.3f} +- {_fmt(s['std'])} (n={s['n']})")
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
-    lines += ["", "| comparison | metric | mean diff | 95 % CI | p (paired t) | p (Wilcoxon) | n |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| comparison | metric | mean diff | 95 % CI (t) | 95 % CI (bootstrap) | p (paired t) | "
+                  "p (Wilcoxon) | n |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for v in sorted(tests):
         for m in tested:
             t = tests[v].get(m)
             if t is None:
                 continue
             ci = "-" if t["ci_low"] is None else f"[{t['ci_low']:+.3f}, {t['ci_high']:+.3f}]"
-            lines.append(f"| {v} - {t['baseline']} | {labels[m]} | {_fmt(t['mean_diff'], '+.3f')} | {ci} | "
+            boot = "-" if t.get("boot_low") is None else f"[{t['boot_low']:+.3f}, {t['boot_high']:+.3f}]"
+            lines.append(f"| {v} - {t['baseline']} | {labels[m]} | {_fmt(t['mean_diff'], '+.3f')} | {ci} | {boot} | "
                          f"{_fmt(t['p_ttest_rel'])} | {_fmt(t['p_wilcoxon'])} | {t['n']} |")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,8 @@ back through the model's own filter (``DCTLowPass(cutoff)`` for a DCT model,
 none for a vanilla one), exactly as in the A->B->A training cycle:
 
 1. **Visibility** (``stego.png``): one row per sample (at most 4) with
-   m | G(m) | CLAHE(G(m)) | CLAHE(G(m) - DCTLowPass(G(m))) | CLAHE(real crop).
+   m | G(m) | CLAHE(G(m)) | CLAHE(G(m) - DCTLowPass(G(m))) | F(G(m)) | F(G(m) + noise of 8 grey levels) |
+   CLAHE(real crop), tiles under 128 px enlarged (nearest neighbour) to hold the titles.
    CLAHE makes a faint signal visible; the high-pass residual is what the DCT
    filter removes, taken at the model's cutoff (0.5 for a vanilla model, as
    stated in ``stego.json``).
@@ -37,34 +38,28 @@ import cv2
 import numpy as np
 
 from cyclegan_dct import measures, polarity
+from cyclegan_dct.domains import SIMULATED
 from cyclegan_dct.filtering import back_to_a, predict
-from data.io import ImageError, list_images, read_image, to_unit, write_json, write_png
+from data.io import to_unit, write_json, write_png
 
 SIGMAS = (0, 1, 2, 4, 8)
+PERTURBATIONS = {"jpeg75": lambda x: measures.jpeg(x, 75), "blur1": lambda x: measures.blur(x, 1.0)}
+"""The sensitivity's other perturbations: 8-bit JPEG at quality 75, a Gaussian blur of 1 px."""
 VANILLA_RESIDUAL_CUTOFF = 0.5
-PANEL_COLUMNS = ("mask m", "G(m)", "CLAHE G(m)", "CLAHE high-pass", "CLAHE real")
+PANEL_COLUMNS = ("mask m", "G(m)", "CLAHE G(m)", "CLAHE high-pass", "F(G(m))", "F(G(m)+noise 8)", "CLAHE real")
+PANEL_SIGMA = 8
+PANEL_HEADER = 18
 PANEL_ROWS = 4
 
 
 def real_crops(n, size, rng, real_images=None):
-    """n random (size, size) crops in [-1, 1] of real images (a folder, or stardist's nuclei image).
+    """n random (size, size) crops in [-1, 1] of domain-B images: ``real_images`` as ``--images`` takes it (a
+    folder, ``"simulated"``, or None: stardist's nuclei image). Each image is percentile-normalised as a whole
+    (as domain B in training), then cropped. An image smaller than ``size`` is refused, naming it."""
+    from cyclegan_dct.domains import domain_b_images, random_crop
 
-    Each image is percentile-normalised as a whole (as domain B in training), then cropped.
-    """
-    from cyclegan_dct.domains import default_real_image, image_to_input, random_crop
-
-    if real_images is None:
-        images, source = [image_to_input(default_real_image()[0])[..., 0]], "stardist.data.test_image_nuclei_2d"
-    else:
-        paths = list_images(real_images)
-        if not paths:
-            raise ImageError(real_images, "no PNG/TIFF images in this folder")
-        images, source = [], str(real_images)
-        for p in paths:
-            img = read_image(p)
-            if min(img.shape[:2]) < size:
-                raise ImageError(p, f"size {img.shape[0]}x{img.shape[1]} is smaller than --size {size}")
-            images.append(image_to_input(img)[..., 0])
+    source = str(real_images) if real_images else "stardist.data.test_image_nuclei_2d"
+    images = [x[..., 0] for x in domain_b_images(real_images, 1, size)]
     for img in images:
         if min(img.shape) < size:
             raise ValueError(f"{source}: image of size {img.shape[0]}x{img.shape[1]} is smaller than --size {size}")
@@ -77,13 +72,16 @@ def _tile(x):
     return np.clip(np.rint(np.asarray(x, np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-def visibility_panel(masks, fake, real, cutoff, rows=PANEL_ROWS, gap=4, header=18):
-    """uint8 (H', W') panel: per sample m | G(m) | CLAHE G(m) | CLAHE high-pass residual | CLAHE real crop.
+def visibility_panel(masks, fake, real, cutoff, cycled, noisy, rows=PANEL_ROWS, gap=4, header=PANEL_HEADER):
+    """uint8 (H', W') panel: per sample m | G(m) | CLAHE G(m) | CLAHE high-pass residual | F(G(m)) |
+    F(G(m) + noise) | CLAHE real crop (the layout of Chu et al.'s and Utz et al.'s figures).
 
-    ``masks`` (N, H, W) labels, ``fake`` and ``real`` (N, H, W) in [-1, 1]; a titled header row on top.
+    ``masks`` (N, H, W) labels, ``fake`` and ``real`` (N, H, W) in [-1, 1], ``cycled`` and ``noisy`` (N, H, W)
+    the masks read back (bool); a titled header row on top.
     """
     rows = min(rows, len(fake))
-    h, w = fake.shape[1:3]
+    zoom = max(1, 128 // fake.shape[1])
+    h, w = fake.shape[1] * zoom, fake.shape[2] * zoom
     cols = len(PANEL_COLUMNS)
     panel = np.full((header + rows * (h + gap), cols * (w + gap) - gap), 128, np.uint8)
     panel[:header] = 0
@@ -95,17 +93,19 @@ def visibility_panel(masks, fake, real, cutoff, rows=PANEL_ROWS, gap=4, header=1
             to_unit(fake[i]),
             measures.clahe(fake[i]),
             measures.clahe(measures.highpass_residual(fake[i], cutoff)),
+            cycled[i].astype(np.float64),
+            noisy[i].astype(np.float64),
             measures.clahe(real[i]),
         )
         y = header + i * (h + gap)
         for j, t in enumerate(tiles):
-            panel[y:y + h, j * (w + gap):j * (w + gap) + w] = _tile(t)
+            panel[y:y + h, j * (w + gap):j * (w + gap) + w] = np.kron(_tile(t), np.ones((zoom, zoom), np.uint8))
     return panel
 
 
 def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
     """Compute the four measures for loaded models. Returns (report dict, panel uint8)."""
-    from cyclegan_dct.domains import labels_to_input
+    from cyclegan_dct.domains import labels_to_input, output_to_labels
     from data.masks import random_ellipse_labels
 
     if n < 1:
@@ -123,21 +123,27 @@ def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
         cutoff, source = float(config.dct_cutoff), "model"
     truth = masks > 0
 
-    noise_rng = np.random.default_rng(seed + 1)
-    sensitivity, cycled0 = [], None
-    for sigma in SIGMAS:
-        cycled = back_to_a(config, f, measures.add_grey_noise(fake, sigma, noise_rng))[..., 0] > 0
-        if sigma == 0:
-            cycled0 = cycled
-        d = measures.mean_std(measures.dice(t, c) for t, c in zip(truth, cycled))
-        sensitivity.append({"sigma": sigma, "dice_mean": d["mean"], "dice_std": d["std"]})
+    def read(x):
+        return back_to_a(config, f, x)[..., 0] > 0
 
-    pairs = [measures.mask_agreement({"input": t, "cycled": c, "otsu": measures.otsu_segmentation(x[..., 0])})
-             for t, c, x in zip(truth, cycled0, fake)]
+    noise_rng = np.random.default_rng(seed + 1)
+    sensitivity, cycled0 = [], read(fake)
+    for sigma in SIGMAS:
+        s = measures.sensitivity(read, fake, lambda x, s=sigma: measures.add_grey_noise(x, s, noise_rng), truth)
+        sensitivity.append({"sigma": sigma, "dice_mean": s["vs_truth"]["mean"], "dice_std": s["vs_truth"]["std"],
+                            "dice_vs_clean_mean": s["vs_clean"]["mean"], "dice_vs_clean_std": s["vs_clean"]["std"]})
+    perturbations = {name: measures.sensitivity(read, fake, perturb, truth) for name, perturb in PERTURBATIONS.items()}
+
+    otsu = [measures.otsu_segmentation(x[..., 0]) for x in fake]
+    pairs = [measures.mask_agreement({"input": t, "cycled": c, "otsu": o}) for t, c, o in zip(truth, cycled0, otsu)]
     agreement = {
         k: {s: measures.mean_std(p[k][s] for p in pairs) for s in ("dice", "iou")} for k in pairs[0]
     }
+    instances = measures.instance_agreement({"input": masks, "cycled": [output_to_labels(c[..., None]) for c in
+                                                                         cycled0], "otsu": otsu})
 
+    if real_images is None and config.images == SIMULATED:  # the model's own domain B
+        real_images = SIMULATED
     real, real_source = real_crops(n, size, rng, real_images)
     grey = 255.0 / 2.0  # model range [-1, 1] spans 255 grey levels
 
@@ -164,11 +170,16 @@ def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
             "real": energy(real),
             "real_source": real_source,
         },
+        "perturbations": perturbations,
         "agreement": agreement,
+        "instance_agreement": instances,
         "polarity": {k: v for k, v in polarity.polarity_report(truth, fake[..., 0]).items() if k != "per_image"},
         "panel_columns": list(PANEL_COLUMNS),
+        "panel_header": PANEL_HEADER,
+        "panel_tile": int(size * max(1, 128 // size)),
     }
-    panel = visibility_panel(masks, fake[..., 0], real, cutoff)
+    noisy = read(measures.add_grey_noise(fake[:PANEL_ROWS], PANEL_SIGMA, np.random.default_rng(seed + 2)))
+    panel = visibility_panel(masks, fake[..., 0], real, cutoff, cycled0, noisy)
     return report, panel
 
 

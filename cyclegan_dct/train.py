@@ -39,6 +39,7 @@ C = CycleGANConfig
 @cli.config_option(C, "masks", type=click.Path(file_okay=False))
 @cli.config_option(C, "images", type=click.Path(file_okay=False))
 @cli.config_option(C, "like", type=str)
+@cli.config_option(C, "mask_density", type=float)
 @cli.seed_option(C.default("seed"), C.help("seed"))
 @cli.run_options("backup/cyclegan_dct", "logs/cyclegan_dct", precision=C.default("precision"))
 @cli.strategy_option

@@ -120,7 +120,7 @@ def segmentation_scores(y_true, y_pred, thresholds=IOU_THRESHOLDS):
                          f"got {len(y_true)} and {len(y_pred)}")
     thresholds = tuple(float(t) for t in thresholds)
     stats = matching_dataset(y_true, y_pred, thresh=thresholds, show_progress=False)
-    if len(thresholds) == 1:
+    if hasattr(stats, "precision"):  # one result, not one per threshold (stardist: for a scalar threshold)
         stats = [stats]
     per = {
         f"{t:.2f}": {"precision": float(s.precision), "recall": float(s.recall), "f1": float(s.f1),

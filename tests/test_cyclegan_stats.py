@@ -53,6 +53,23 @@ def test_paired_test_known_values():
     assert t["wilcoxon_min_p"] == pytest.approx(0.25)
 
 
+def test_bootstrap_interval_agrees_with_t_for_many_normal_differences():
+    """40 paired seeds with normal differences (mean 0.05, sd 0.1): the BCa bootstrap and t intervals of the mean
+    nearly coincide, both contain the sample mean and are about 2 * 1.96 * 0.1 / sqrt(40) wide."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.3, 0.7, 40)
+    diff = rng.normal(0.05, 0.1, 40)
+    t = stats.paired_difference(base + diff, base)
+    assert t["boot_low"] < t["mean_diff"] < t["boot_high"]
+    assert t["boot_low"] == pytest.approx(t["ci_low"], abs=0.01)
+    assert t["boot_high"] == pytest.approx(t["ci_high"], abs=0.01)
+    assert t["boot_high"] - t["boot_low"] == pytest.approx(2 * 1.96 * diff.std(ddof=1) / math.sqrt(40), rel=0.15)
+    same = stats.paired_difference([0.5, 0.6], [0.4, 0.5])  # equal differences: no spread, no interval
+    assert same["boot_low"] is None and same["ci_low"] is not None
+
+
 def test_pairs_only_common_seeds_and_degenerate_cases():
     recs = _records() + [{"cutoff": 0.5, "seed": 7, "f1": 0.0}]
     t = stats.paired_tests(recs, metrics=("f1",))["dct0.5"]["f1"]
@@ -80,5 +97,6 @@ def test_markdown_has_both_tables():
     recs = _records()
     md = stats.tests_markdown(stats.summarize(recs, ("f1",)), stats.paired_tests(recs, ("f1",)))
     assert "| vanilla | 0.500 +- 0.100 (n=3) |" in md
-    assert "| dct0.5 - vanilla | F1@0.5 | +0.200 | [-0.048, +0.448] | 0.074 | 0.250 | 3 |" in md
+    # the bootstrap interval of 3 differences lies within their range (0.1 .. 0.3), the t interval beyond it
+    assert "| dct0.5 - vanilla | F1@0.5 | +0.200 | [-0.048, +0.448] | [+0.100, +0.300] | 0.074 | 0.250 | 3 |" in md
 
