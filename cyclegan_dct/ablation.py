@@ -271,8 +271,10 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
     ablation_plot(rows, out / "ablation.png")
     first = {}
     for r in rows:  # each variant's first seed: one row of its stego panel in variants.png
-        first.setdefault(stats.variant_name(r["cutoff"]), out / "stego" / r["name"])
-    variant_figure(first, out / "variants.png")
+        if (out / "stego" / r["name"] / "stego.png").is_file():
+            first.setdefault(stats.variant_name(r["cutoff"]), out / "stego" / r["name"])
+    if first:
+        variant_figure(first, out / "variants.png")
     md = ablation_markdown(rows, budget)
     if len(seeds) > 1:
         labels = {**stats.REPORTED_METRICS, **stats.STEGO_METRICS}

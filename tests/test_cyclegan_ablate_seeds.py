@@ -50,7 +50,7 @@ class Fakes:
                                           "real": {"fraction": {"mean": 0.05}}},
                 "polarity": {"correlation": {"mean": 0.8}, "inverted_fraction": 0.0}}
 
-    def evaluate(self, syn, out, config, masks, label, images_folder="images"):
+    def evaluate(self, syn, out, config, masks, label, images_folder="images", test_images=None):
         cutoff = 1.0 if label.startswith("vanilla") else 0.5
         self.calls.append(("evaluate", label, config.seed, images_folder))
         f1 = F1[(cutoff, config.seed)] / (2 if images_folder == "images_unfiltered" else 1)

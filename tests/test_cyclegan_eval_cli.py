@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cyclegan_dct import ablate, ablation, evaluate, steganography, stego
+from cyclegan_dct import ablate, ablation, evaluate, stats, steganography, stego
 from cyclegan_dct import evaluation as evaluation_lib
 from cyclegan_dct.config import CycleGANConfig
 from data.io import read_image, write_json
@@ -93,7 +93,13 @@ def test_stego_cli_writes_report_and_panel(models, tmp_path):
     assert r["sensitivity"][0]["dice_mean"] == pytest.approx(r["agreement"]["input_vs_cycled"]["dice"]["mean"])
     panel = read_image(out / "stego.png")
     assert panel.dtype == np.uint8 and panel.ndim == 2
-    assert panel.shape == (18 + 3 * (32 + 4), 5 * (32 + 4) - 4)  # 3 rows of 5 tiles under a title strip
+    # 3 rows of 7 tiles under a title strip, 32 px tiles enlarged 4x (to 128 px) to hold the titles
+    assert panel.shape == (18 + 3 * (128 + 4), 7 * (128 + 4) - 4)
+    assert r["panel_tile"] == 128 and r["panel_header"] == 18
+    assert set(r["perturbations"]) == {"jpeg75", "blur1"}
+    assert set(r["instance_agreement"]) == {"input_vs_cycled", "input_vs_otsu", "cycled_vs_otsu"}
+    assert all(s["dice_vs_clean_mean"] <= 1 for s in r["sensitivity"])
+    assert r["sensitivity"][0]["dice_vs_clean_mean"] == 1
     assert "sigma" in res.output
 
 
@@ -262,6 +268,30 @@ def test_evaluate_bad_input_fails_without_output(synthetic, tmp_path):
     assert res.exit_code != 0 and "--test-masks" in res.output
     with pytest.raises(ValueError, match="unet_filters"):
         evaluate.StarDistConfig(unet_filters=0)
+
+
+def test_stego_experiment_quick_form(tmp_path):
+    """The steganography experiment's command on tiny settings: the stego preset trained (1 step) per cutoff and
+    seed, the stego measures only, then the tables over seeds with both intervals and the variants figure."""
+    out = tmp_path / "stego"
+    args = ["--preset", "stego", "--cutoffs", "1.0,0.5", "--seeds", "0,1", "--out", str(out), "--epochs", "1",
+            "--epochs-decay", "0", "--steps-per-epoch", "1", "--crop", "32", "--n-blocks", "1", "--filters", "4",
+            "--train-args", "--image-every 1000", "--size", "32", "--stego-n", "2", "--no-downstream"]
+    res = CliRunner().invoke(ablate.main, args)
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    r = json.loads((out / "ablation.json").read_text())
+    config = CycleGANConfig.load(out / "models" / "dct_0.5_s1" / "config.json")
+    assert config.images == "simulated" and config.mask_density == 2.0 and config.crop == 32  # preset, then options
+    assert len(r["runs"]) == 4 and all(x["f1"] is None for x in r["runs"])
+    assert set(r["tests"]["dct0.5"]) == set(stats.STEGO_METRICS)
+    t = r["tests"]["dct0.5"]["noise_vs_clean.8"]
+    assert t["n"] == 2 and "boot_low" in t and r["wall_time_s"]["runs"] == 4
+    for x in r["runs"]:
+        assert 0 <= x["noise_vs_clean"]["8"] <= 1 and 0 <= x["jpeg_vs_clean"] <= 1 and 0 <= x["f1_input_otsu"] <= 1
+    assert not (out / "synthetic").exists() and not (out / "evaluation").exists()
+    figure = read_image(out / "variants.png")
+    assert figure.shape[0] > 2 * 128  # a title strip and one row per variant (tiles enlarged to 128 px)
+    assert "95 % CI (bootstrap)" in (out / "ablation.md").read_text()
 
 
 def test_ablate_parses_cutoffs_and_builds_train_commands(tmp_path):

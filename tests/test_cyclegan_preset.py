@@ -21,7 +21,39 @@ def test_apply_preset_keeps_explicit_options():
     CycleGANConfig(**{k: v for k, v in cpu.items()})  # a valid config
     with pytest.raises(ValueError, match="unknown preset"):
         apply_preset("gpu", base)
-    assert set(PRESETS) == {"cpu"}
+    assert set(PRESETS) == {"cpu", "stego"}
+    stego = apply_preset("stego", base)
+    assert (stego["crop"], stego["images"], stego["like"], stego["mask_density"]) == (64, "simulated", "simulated", 2)
+    CycleGANConfig(**stego)
+
+
+@pytest.mark.slow  # imports the recipe (TensorFlow), renders the 200 simulated fields
+def test_stego_preset_masks_are_twice_as_dense_as_domain_b():
+    """The named mismatch of the stego preset: ellipses fitted to the simulated domain B's labels, density x2."""
+    from cyclegan_dct.domains import fit_stats
+    from cyclegan_dct.recipe import build_config
+
+    fitted = fit_stats("simulated")
+    config = build_config(**apply_preset("stego", CycleGANConfig().to_dict()))
+    assert config.stats.density == pytest.approx(2 * fitted.density)
+    assert config.stats.area_mean == pytest.approx(fitted.area_mean)
+    assert 80 < fitted.area_mean < 200 and 0.001 < fitted.density < 0.004  # ~20 nuclei of ~120 px^2 per field
+    with pytest.raises(ValueError, match="mask_density"):
+        CycleGANConfig(mask_density=0)
+
+
+@pytest.mark.slow  # builds the networks before the data are read
+@pytest.mark.parametrize("bad, message", [(["--crop", "128"], "--crop 128 is larger than the simulated fields"),
+                                          (["--images", "EMPTY"], "no PNG/TIFF")])
+def test_stego_preset_refuses_data_it_does_not_fit(tmp_path, bad, message):
+    (tmp_path / "empty").mkdir()
+    bad = [str(tmp_path / "empty") if b == "EMPTY" else b for b in bad]
+    args = ["--preset", "stego", "--n-blocks", "1", "--filters", "4", *bad, "--backup-dir", str(tmp_path / "run"),
+            "--logdir", str(tmp_path / "logs")]
+    res = CliRunner().invoke(train.main, args)
+    assert res.exit_code == 1 and message in res.output, res.output
+    assert [line for line in res.output.splitlines() if "Error" in line] == [res.output.strip().splitlines()[-1]]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "logs").exists()
 
 
 @pytest.mark.slow  # trains a model through the CLI
