@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cyclegan_dct import ablate, ablation
+from cyclegan_dct import ablate, ablation, stats
 from cyclegan_dct.config import CycleGANConfig
 from data.io import write_json
 
@@ -44,8 +44,14 @@ class Fakes:
         self.calls.append(("stego", str(model_dir), seed))
         cutoff = ablation.model_cutoff(model_dir)
         dice = {"dice": {"mean": 0.9, "std": 0.0, "n": n}}
+        f1 = {"f1": 0.5, "ap": 0.3, "n_a": 10, "n_b": 9}
         return {"agreement": {"input_vs_cycled": dice, "input_vs_otsu": dice, "cycled_vs_otsu": dice},
-                "sensitivity": [{"sigma": s, "dice_mean": 0.9 - 0.01 * s * (1 + cutoff)} for s in (0, 1, 2, 4, 8)],
+                "instance_agreement": {"input_vs_cycled": f1, "input_vs_otsu": f1, "cycled_vs_otsu": f1},
+                "perturbations": {"jpeg75": {"vs_clean": {"mean": 0.99 - 0.1 * (seed % 2) * (1 - cutoff)}},
+                                  "blur1": {"vs_clean": {"mean": 0.95}}},
+                "sensitivity": [{"sigma": s, "dice_mean": 0.9 - 0.01 * s * (1 + cutoff),
+                                 "dice_vs_clean_mean": 1.0 - 0.01 * s * cutoff - 0.001 * seed}
+                                for s in (0, 1, 2, 4, 8)],
                 "high_frequency_energy": {"cutoff": 0.5, "generated": {"fraction": {"mean": 0.05}},
                                           "real": {"fraction": {"mean": 0.05}}},
                 "polarity": {"correlation": {"mean": 0.8}, "inverted_fraction": 0.0}}
@@ -119,6 +125,29 @@ def test_also_unfiltered_adds_stardist_on_g_of_m_for_dct_runs(tmp_path, monkeypa
     assert r["summary"]["dct0.5"]["f1_unfiltered"]["mean"] == pytest.approx(0.325)
     assert "f1_unfiltered" not in r["tests"]["dct0.5"]  # only the headline metrics are tested
     assert "StarDist on G(m)" in (out / "ablation.md").read_text()
+
+
+def test_no_downstream_over_seeds_tests_the_stego_measures(tmp_path, monkeypatch):
+    """--no-downstream: no synthetic pairs, no StarDist; the paired tests cover the stego measures, with the t and
+    the bootstrap intervals, and the table shows '-' for the StarDist scores."""
+    out = tmp_path / "abl"
+    fakes = Fakes()
+    fakes.install(monkeypatch)
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--no-downstream"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert not [c for c in fakes.calls if c[0] in ("generate", "evaluate")]
+    r = json.loads((out / "ablation.json").read_text())
+    assert all(x["f1"] is None and x["stardist_train_s"] is None for x in r["runs"])
+    t = r["tests"]["dct0.5"]
+    assert set(t) == set(stats.STEGO_METRICS)  # F1/AP are not tested without a downstream run
+    # noise sigma 8: vanilla 1 - 0.08 - 0.001 s, DCT 0.5 1 - 0.04 - 0.001 s: every paired difference is +0.04
+    assert t["noise_vs_clean.8"]["mean_diff"] == pytest.approx(0.04)
+    # JPEG: DCT 0.5 - vanilla = 0, -0.05, 0 over seeds 0, 1, 2
+    assert t["jpeg_vs_clean"]["mean_diff"] == pytest.approx(-0.05 / 3)
+    assert t["jpeg_vs_clean"]["boot_low"] <= t["jpeg_vs_clean"]["mean_diff"] <= t["jpeg_vs_clean"]["boot_high"]
+    assert r["wall_time_s"]["runs"] == 6
+    md = (out / "ablation.md").read_text()
+    assert "95 % CI (bootstrap)" in md and "| - | - | - |" in md
 
 
 def test_only_splits_an_ablation_over_processes(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cyclegan_dct import ablate, ablation, evaluate, stats, steganography, stego
+from cyclegan_dct import ablate, ablation, evaluate, steganography, stego
 from cyclegan_dct import evaluation as evaluation_lib
 from cyclegan_dct.config import CycleGANConfig
 from data.io import read_image, write_json
@@ -271,27 +271,26 @@ def test_evaluate_bad_input_fails_without_output(synthetic, tmp_path):
 
 
 def test_stego_experiment_quick_form(tmp_path):
-    """The steganography experiment's command on tiny settings: the stego preset trained (1 step) per cutoff and
-    seed, the stego measures only, then the tables over seeds with both intervals and the variants figure."""
+    """The steganography experiment's command on tiny settings: the stego preset trained (1 step) per cutoff,
+    the stego measures only, the table and the variants figure. (Over seeds, with the paired tests and both
+    intervals: ``test_cyclegan_ablate_seeds.py::test_no_downstream_over_seeds_tests_the_stego_measures``.)"""
     out = tmp_path / "stego"
-    args = ["--preset", "stego", "--cutoffs", "1.0,0.5", "--seeds", "0,1", "--out", str(out), "--epochs", "1",
+    args = ["--preset", "stego", "--cutoffs", "1.0,0.5", "--seed", "1", "--out", str(out), "--epochs", "1",
             "--epochs-decay", "0", "--steps-per-epoch", "1", "--crop", "32", "--n-blocks", "1", "--filters", "4",
             "--train-args", "--image-every 1000", "--size", "32", "--stego-n", "2", "--no-downstream"]
     res = CliRunner().invoke(ablate.main, args)
     assert res.exit_code == 0, res.output + repr(res.exception)
     r = json.loads((out / "ablation.json").read_text())
-    config = CycleGANConfig.load(out / "models" / "dct_0.5_s1" / "config.json")
+    config = CycleGANConfig.load(out / "models" / "dct_0.5" / "config.json")
     assert config.images == "simulated" and config.mask_density == 2.0 and config.crop == 32  # preset, then options
-    assert len(r["runs"]) == 4 and all(x["f1"] is None for x in r["runs"])
-    assert set(r["tests"]["dct0.5"]) == set(stats.STEGO_METRICS)
-    t = r["tests"]["dct0.5"]["noise_vs_clean.8"]
-    assert t["n"] == 2 and "boot_low" in t and r["wall_time_s"]["runs"] == 4
+    assert config.seed == 1 and len(r["runs"]) == 2 and all(x["f1"] is None for x in r["runs"])
+    assert r["wall_time_s"]["runs"] == 2 and r["wall_time_s"]["train_total"] > 0
     for x in r["runs"]:
         assert 0 <= x["noise_vs_clean"]["8"] <= 1 and 0 <= x["jpeg_vs_clean"] <= 1 and 0 <= x["f1_input_otsu"] <= 1
     assert not (out / "synthetic").exists() and not (out / "evaluation").exists()
     figure = read_image(out / "variants.png")
     assert figure.shape[0] > 2 * 128  # a title strip and one row per variant (tiles enlarged to 128 px)
-    assert "95 % CI (bootstrap)" in (out / "ablation.md").read_text()
+    assert "F(JPEG75) vs F(G(m))" in (out / "ablation.md").read_text()
 
 
 def test_ablate_parses_cutoffs_and_builds_train_commands(tmp_path):
