@@ -29,7 +29,7 @@ def ablation_markdown(rows, budget):
         "the mask read from the perturbed and from the clean image (Chu et al.'s sensitivity). HF energy: fraction "
         "of non-DC DCT energy above the cutoff (the model's; 0.5 for vanilla). F1 cycled/Otsu: instance matching "
         "(IoU 0.5) of F(G(m)) against an Otsu segmentation of G(m). F1/AP: StarDist trained on the synthetic "
-        "pairs, tested on real nuclei ('-': no downstream run).",
+        "pairs, scored on the test data (evaluation.json says which; '-': no downstream run).",
         "",
         "| " + " | ".join(head) + " |",
         "|" + " --- |" * len(head),

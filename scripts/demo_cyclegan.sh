@@ -17,5 +17,5 @@ echo "   ($(( $(date +%s) - t0 )) s)"
 cat <<END
 Done. Report: $OUT/ablation.md; figures: $OUT/variants.png (one row per variant: m, G(m), CLAHE G(m),
 CLAHE high-pass, F(G(m)), F(G(m)+noise), a real crop) and $OUT/ablation.png; per model: $OUT/stego/*/stego.json.
-The experiment over 10 seeds: docs/cyclegan_dct.md, "Steganography on a CPU budget".
+The experiment over 10 seeds and its verdict: docs/steganography.md.
 END
