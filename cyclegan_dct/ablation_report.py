@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from data.io import atomic_path
@@ -55,9 +57,14 @@ def ablation_plot(rows, path):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for r in rows:
+    colours = {}
+    for r in rows:  # one colour and one legend entry per cutoff, however many seeds
         sig = [float(s) for s in r["sensitivity"]]
-        axes[0].plot(sig, list(r["sensitivity"].values()), marker="o", label=r["name"])
+        first = r["cutoff"] not in colours
+        colours.setdefault(r["cutoff"], f"C{len(colours)}")
+        label = re.sub(r"_s\d+$", "", r["name"]) if first else None  # the run name without its seed
+        axes[0].plot(sig, list(r["sensitivity"].values()), marker="o", color=colours[r["cutoff"]], label=label,
+                     alpha=1.0 if len(rows) <= len(colours) else 0.5)
     axes[0].set(xlabel="noise sigma (grey levels of 255)", ylabel="Dice(cycled, m)", title="Sensitivity",
                 ylim=(0, 1.02))
     axes[0].legend()
