@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from cyclegan_dct import measures, polarity
-from cyclegan_dct.domains import SIMULATED
+from cyclegan_dct.domains import SIMULATED, domain_b_images, labels_to_input, output_to_labels, random_crop
 from cyclegan_dct.filtering import back_to_a, predict
 from data.io import to_unit, write_json, write_png
 
@@ -56,8 +56,6 @@ def real_crops(n, size, rng, real_images=None):
     """n random (size, size) crops in [-1, 1] of domain-B images: ``real_images`` as ``--images`` takes it (a
     folder, ``"simulated"``, or None: stardist's nuclei image). Each image is percentile-normalised as a whole
     (as domain B in training), then cropped. An image smaller than ``size`` is refused, naming it."""
-    from cyclegan_dct.domains import domain_b_images, random_crop
-
     source = str(real_images) if real_images else "stardist.data.test_image_nuclei_2d"
     images = [x[..., 0] for x in domain_b_images(real_images, 1, size)]
     for img in images:
@@ -105,7 +103,6 @@ def visibility_panel(masks, fake, real, cutoff, cycled, noisy, rows=PANEL_ROWS, 
 
 def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
     """Compute the four measures for loaded models. Returns (report dict, panel uint8)."""
-    from cyclegan_dct.domains import labels_to_input, output_to_labels
     from data.masks import random_ellipse_labels
 
     if n < 1:
