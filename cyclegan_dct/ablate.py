@@ -38,7 +38,9 @@ from data.stardist_training import StarDistConfig
 @click.option("--n-synthetic", type=int, default=200, help="Pairs generated per model.")
 @click.option("--size", type=int, default=256, help="Size of generated pairs and stego masks.")
 @click.option("--stego-n", type=int, default=50, help="Masks in the stego report.")
-@click.option("--masks", type=click.Choice(["cycled", "input"]), default="cycled")
+@click.option("--masks", type=click.Choice(["cycled", "input", "both"]), default="cycled",
+              help="Downstream arms: StarDist on (G(m), F(G(m))) (cycled), on (G(m), m) (input), or both "
+                   "[default: cycled].")
 @cli.config_options(StarDistConfig, StarDistConfig.CLI_FIELDS, prefix="sd")
 @click.option("--sd-patch-size", "sd_patch_size", type=click.IntRange(min=1),
               default=StarDistConfig.default("patch_size"),
@@ -51,19 +53,24 @@ from data.stardist_training import StarDistConfig
                    "them, to split an ablation over processes/machines sharing --out; the tables come once all "
                    "runs are recorded.")
 @click.option("--reuse", is_flag=True, help="Reuse existing generate/stego/evaluation outputs under --out.")
-@click.option("--test-data", type=click.Choice(["stardist", "simulated"]), default="stardist",
-              help="StarDist test data: stardist's real nuclei image, or the held-out simulated domain B "
-                   "(exact labels) [default: stardist].")
+@click.option("--test-data", default="stardist",
+              help="StarDist test sets, comma-separated, the first fills the F1/AP columns: stardist (its real "
+                   "nuclei image), simulated (50 held-out simulated domain-B fields, exact labels) "
+                   "[default: stardist].")
+@click.option("--reference/--no-reference", "use_reference", default=None,
+              help="Per seed, a StarDist trained on labelled domain B: segments G(m) in the stego measures and is "
+                   "the downstream 'labelled B' arm [default: when domain B is --images simulated].")
 @click.option("--downstream/--no-downstream", default=True,
               help="Generate synthetic pairs and train StarDist on them [default: yes]; --no-downstream: only the "
                    "steganography measures.")
 @cli.verbose_option
 @cli.one_line_errors
 def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, also_unfiltered,
-         only, downstream, test_data, **options):
+         only, downstream, test_data, use_reference, **options):
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
     from cyclegan_dct.ablation import parse_cutoffs, parse_seeds, run_ablation
     from cyclegan_dct.ablation_report import ablation_markdown
+    from cyclegan_dct.evaluation import parse_test_sets
 
     eval_config = cli.pop_config(StarDistConfig, options, (*StarDistConfig.CLI_FIELDS, "patch_size"), prefix="sd",
                                  seed=seed)
@@ -76,7 +83,7 @@ def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego
                           size=size, stego_n=stego_n, masks=masks, eval_config=eval_config, reuse=reuse,
                           seeds=parse_seeds(seeds) if seeds else None, also_unfiltered=also_unfiltered,
                           only=[n.strip() for n in only.split(",") if n.strip()] if only else None,
-                          downstream=downstream, test_images=None if test_data == "stardist" else test_data)
+                          downstream=downstream, test_sets=parse_test_sets(test_data), use_reference=use_reference)
     if result is None:
         cli.echo(f"recorded {only} in {out / 'records'}; run again without --only once every run is recorded")
         return

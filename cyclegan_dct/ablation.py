@@ -33,8 +33,12 @@ import time
 from pathlib import Path
 
 from cyclegan_dct import stats
-from cyclegan_dct.ablation_report import ablation_markdown, ablation_plot, variant_figure
+from cyclegan_dct.ablation_report import ablation_markdown, ablation_plot, ablation_row, variant_figure, wall_times
+from cyclegan_dct.config import CycleGANConfig
+from cyclegan_dct.domains import SIMULATED
+from cyclegan_dct.downstream import arm_scores, downstream_markdown, downstream_tests, parse_arms
 from cyclegan_dct.evaluation import run_evaluation
+from cyclegan_dct.reference import reference, segmenter
 from cyclegan_dct.steganography import run_stego
 from cyclegan_dct.synthesis import generate
 from data.io import write_json, write_text
@@ -79,10 +83,13 @@ def run_name(cutoff):
 
 def model_cutoff(model_dir):
     """The cutoff of a trained model folder (1.0 for a vanilla model), from its ``config.json``."""
-    from cyclegan_dct.config import CycleGANConfig
-
     config = CycleGANConfig.load(Path(model_dir) / "config.json")
     return 1.0 if config.vanilla else float(config.dct_cutoff)
+
+
+def model_domain_b(model_dir):
+    """The ``--images`` (domain B) a trained model folder was trained on (None: stardist's image)."""
+    return CycleGANConfig.load(Path(model_dir) / "config.json").images
 
 
 def _run(cmd, what):
@@ -106,72 +113,9 @@ def train_command(cutoff, model_dir, logdir, seed, train_options, extra_args="")
     return cmd + shlex.split(extra_args)
 
 
-def cyclegan_budget(model_dir):
-    """The training budget of a model folder, from its ``config.json``, as one short line."""
-    from cyclegan_dct.config import CycleGANConfig
-
-    c = CycleGANConfig.load(Path(model_dir) / "config.json").to_dict()
-    return (f"{c['epochs']}+{c['epochs_decay']} epochs x {c['steps_per_epoch']} steps, batch {c['batch_size']}, "
-            f"crop {c['crop']}, {c['n_blocks']} blocks, {c['filters']} filters, {c['precision']}, seed {c['seed']}")
-
-
-def ablation_row(name, cutoff, model_dir, times, stego, evaluation=None, unfiltered=None):
-    """One flat row of the comparison table; ``unfiltered``: the evaluation of StarDist trained on G(m) instead of
-    LP(G(m)) (DCT models, ``also_unfiltered``), whose F1/AP go to ``f1_unfiltered``/``ap_unfiltered``.
-    ``evaluation`` None (no downstream StarDist): the StarDist scores are None."""
-    ag = stego["agreement"]
-    inst = stego.get("instance_agreement", {})
-    pert = stego.get("perturbations", {})
-    m = evaluation["metrics"] if evaluation is not None else {}
-    extra = {}
-    if unfiltered is not None:
-        extra = {"f1_unfiltered": unfiltered["metrics"]["f1"], "ap_unfiltered": unfiltered["metrics"]["ap"]}
-    return {
-        "name": name,
-        "cutoff": cutoff,
-        "model_dir": str(model_dir),
-        "cyclegan_budget": cyclegan_budget(model_dir),
-        "train_s": times.get("train"),
-        "generate_s": times["generate"],
-        "sensitivity": {str(s["sigma"]): s["dice_mean"] for s in stego["sensitivity"]},
-        "noise_vs_clean": {str(s["sigma"]): s.get("dice_vs_clean_mean") for s in stego["sensitivity"]},
-        "jpeg_vs_clean": pert.get("jpeg75", {}).get("vs_clean", {}).get("mean"),
-        "blur_vs_clean": pert.get("blur1", {}).get("vs_clean", {}).get("mean"),
-        "f1_cycled_otsu": inst.get("cycled_vs_otsu", {}).get("f1"),
-        "f1_input_otsu": inst.get("input_vs_otsu", {}).get("f1"),
-        "f1_input_cycled": inst.get("input_vs_cycled", {}).get("f1"),
-        "hf_cutoff": stego["high_frequency_energy"]["cutoff"],
-        "hf_generated": stego["high_frequency_energy"]["generated"]["fraction"]["mean"],
-        "hf_real": stego["high_frequency_energy"]["real"]["fraction"]["mean"],
-        "dice_input_cycled": ag["input_vs_cycled"]["dice"]["mean"],
-        "dice_input_otsu": ag["input_vs_otsu"]["dice"]["mean"],
-        "dice_cycled_otsu": ag["cycled_vs_otsu"]["dice"]["mean"],
-        "polarity_corr": stego.get("polarity", {}).get("correlation", {}).get("mean"),
-        "inverted_fraction": stego.get("polarity", {}).get("inverted_fraction"),
-        "precision": m.get("precision"),
-        "recall": m.get("recall"),
-        "f1": m.get("f1"),
-        "ap": m.get("ap"),
-        "mean_f1": m.get("mean_f1"),
-        "stardist_train_s": evaluation["wall_time_s"]["train"] if evaluation is not None else None,
-        **extra,
-    }
-
-
-def _wall_times(rows):
-    """Training seconds per run (median, min, max) and in all, over the rows that trained here."""
-    import numpy as np
-
-    t = np.asarray([r["train_s"] for r in rows if r.get("train_s") is not None], np.float64)
-    if not t.size:
-        return None
-    return {"train_median": float(np.median(t)), "train_min": float(t.min()), "train_max": float(t.max()),
-            "train_total": float(t.sum()), "runs": int(t.size)}
-
-
 def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, train_args="", n_synthetic=200,
                  size=256, stego_n=50, masks="cycled", eval_config=None, reuse=False, seeds=None,
-                 also_unfiltered=False, only=None, downstream=True, test_images=None):
+                 also_unfiltered=False, only=None, downstream=True, test_sets=("stardist",), use_reference=None):
     """Train (or take) one model per cutoff (and per seed of ``seeds``), then generate + stego + evaluate each
     with that seed (StarDist too); write the table, the plot, and over seeds the summary and paired tests.
 
@@ -182,13 +126,19 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
     split over several processes or machines sharing ``out``; the tables are written once every run has a
     record (a last call without ``only`` collects them). Returns None while records are missing.
     ``downstream=False``: no synthetic pairs and no StarDist, only the steganography measures (the stego
-    experiment's main question, at a fraction of the time). ``test_images``: the StarDist test data
-    (``cyclegan_dct.evaluation.load_test_data``: None = stardist's real image, ``"simulated"``).
+    experiment's main question, at a fraction of the time). ``masks``: "cycled", "input" or "both" (the
+    downstream arms, :mod:`cyclegan_dct.downstream`). ``test_sets``: names of
+    :data:`cyclegan_dct.evaluation.TEST_SETS`, the first fills the F1/AP columns.
+    ``use_reference`` (None: when the model's domain B is ``simulated``): per seed, a StarDist trained on
+    labelled domain B (:mod:`cyclegan_dct.reference`) segments G(m) in the stego measures and is the
+    downstream study's "labelled B" arm.
     """
     out = Path(out)
     seeds = list(seeds) if seeds else [seed]
     eval_config = eval_config or StarDistConfig(seed=seeds[0])
     train_options = dict(train_options or {})
+    arms = parse_arms(masks)
+    test_sets = list(test_sets)
     runs = []
     for s_ in seeds:
         suffix = f"_s{s_}" if len(seeds) > 1 else ""
@@ -205,7 +155,7 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
         unknown = sorted(set(only) - set(names))
         if len(seeds) < 2 or unknown:
             raise ValueError(f"--only needs several --seeds and names among {names}, got {sorted(only)}")
-    rows = []
+    rows, references = [], {}
     for name, cutoff, model_dir, run_seed in runs:
         record = out / "records" / f"{name}.json"
         if len(seeds) > 1 and record.is_file():
@@ -219,6 +169,12 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
         if not models:
             cmd = train_command(cutoff, model_dir, out / "logs" / name, run_seed, train_options, train_args)
             times["train"] = _run(cmd, f"training {name}")
+        ref = None
+        if use_reference or (use_reference is None and model_domain_b(model_dir) == SIMULATED):
+            if run_seed not in references:
+                folder = out / "reference" / (f"s{run_seed}" if len(seeds) > 1 else "")
+                references[run_seed] = reference(folder, run_eval_config, test_sets, model_domain_b(model_dir))
+            ref = references[run_seed]
         syn = out / "synthetic" / name
         times["generate"] = 0.0
         if downstream and not (reuse and (syn / "summary.json").is_file()):
@@ -231,40 +187,52 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
             stego = json.loads(stego_json.read_text())
         else:
             log.info(f"[ablate] stego report {name}")
-            stego = run_stego(model_dir, out / "stego" / name, n=stego_n, size=size, seed=run_seed)
-        eval_json = out / "evaluation" / name / "evaluation.json"
-        if not downstream:
-            evaluation = None
-        elif reuse and eval_json.is_file():
-            evaluation = json.loads(eval_json.read_text())
-        else:
-            log.info(f"[ablate] StarDist evaluation {name}")
-            evaluation = run_evaluation(syn, out / "evaluation" / name, run_eval_config, masks=masks, label=name,
-                                        test_images=test_images)
+            stego = run_stego(model_dir, out / "stego" / name, n=stego_n, size=size, seed=run_seed,
+                              segment=segmenter(ref[1]) if ref else None)
+        evaluations = {}
+        for arm in arms if downstream else ():
+            folder = out / "evaluation" / (name if arm == arms[0] else f"{name}_{arm}")
+            if reuse and (folder / "evaluation.json").is_file():
+                evaluations[arm] = json.loads((folder / "evaluation.json").read_text())
+                continue
+            log.info(f"[ablate] StarDist evaluation {name}, {arm} masks")
+            evaluations[arm] = run_evaluation(syn, folder, run_eval_config, masks=arm,
+                                              label=name if arm == arms[0] else f"{name} {arm}", test_sets=test_sets)
         unfiltered = None
         if downstream and also_unfiltered and cutoff < 1.0:
             log.info(f"[ablate] StarDist evaluation {name} on G(m) before the low-pass")
-            unfiltered = run_evaluation(syn, out / "evaluation" / f"{name}_unfiltered", run_eval_config, masks=masks,
-                                        label=f"{name} G(m)", images_folder="images_unfiltered",
-                                        test_images=test_images)
-        rows.append({**ablation_row(name, cutoff, model_dir, times, stego, evaluation, unfiltered),
-                     "seed": run_seed})
+            unfiltered = run_evaluation(syn, out / "evaluation" / f"{name}_unfiltered", run_eval_config,
+                                        masks=arms[0], label=f"{name} G(m)", images_folder="images_unfiltered",
+                                        test_sets=test_sets)
+        rows.append({**ablation_row(name, cutoff, model_dir, times, stego, evaluations.get(arms[0]), unfiltered),
+                     "seed": run_seed, "downstream": {a: arm_scores(e) for a, e in evaluations.items()} or None,
+                     "reference": arm_scores(ref[0]) if ref else None})
         if len(seeds) > 1:
             write_json(record, rows[-1])
     if len(rows) < len(runs):
         log.info(f"[ablate] {len(rows)} of {len(runs)} runs recorded; the tables follow once all are")
         return None
+    return write_report(out, rows, seeds, masks, eval_config, downstream, test_sets,
+                        {"train_options": train_options, "train_args": train_args, "n_synthetic": n_synthetic,
+                         "size": size, "stego_n": stego_n})
+
+
+def write_report(out, rows, seeds, masks, eval_config, downstream, test_sets, settings):
+    """``ablation.json``, ``ablation.md``, ``ablation.png`` and ``variants.png`` of the finished runs."""
+    n_synthetic, size = settings["n_synthetic"], settings["size"]
     budget = (f"seeds {','.join(map(str, seeds))}; {n_synthetic} synthetic {size}x{size} pairs ({masks} masks); "
               f"StarDist {eval_config.epochs} epochs x {eval_config.steps_per_epoch} steps, "
-              f"batch {eval_config.batch_size}, patch {eval_config.patch_size or 'fitted'}; CycleGAN budgets per row")
+              f"batch {eval_config.batch_size}, patch {eval_config.patch_size or 'fitted'}; test data "
+              f"{', '.join(test_sets)}; CycleGAN budgets per row")
     if not downstream:
-        budget = f"seeds {','.join(map(str, seeds))}; stego measures on {stego_n} {size}x{size} masks, no downstream"
+        budget = (f"seeds {','.join(map(str, seeds))}; stego measures on {settings['stego_n']} {size}x{size} masks, "
+                  "no downstream")
     metrics = (*stats.REPORTED_METRICS, *stats.STEGO_METRICS)
     tested = (*stats.HEADLINE_METRICS, *stats.STEGO_METRICS) if downstream else tuple(stats.STEGO_METRICS)
-    result = {"budget": budget, "seed": seeds[0], "seeds": seeds, "train_options": train_options,
-              "train_args": train_args, "n_synthetic": n_synthetic, "size": size, "masks": masks, "rows": rows,
-              "runs": rows, "summary": stats.summarize(rows, metrics),
-              "tests": stats.paired_tests(rows, tested), "wall_time_s": _wall_times(rows),
+    result = {"budget": budget, "seed": seeds[0], "seeds": seeds, **settings, "masks": masks,
+              "test_sets": test_sets, "rows": rows, "runs": rows, "summary": stats.summarize(rows, metrics),
+              "tests": stats.paired_tests(rows, tested), "wall_time_s": wall_times(rows),
+              "downstream": downstream_tests(rows, test_sets) if len(seeds) > 1 else None,
               "tests_note": "paired over seeds: mean difference DCT - vanilla, 95 % t CI and BCa bootstrap CI, p of "
                             "scipy.stats.ttest_rel (primary) and exact Wilcoxon signed-rank p (cannot go below "
                             "2 / 2**n)"}
@@ -280,6 +248,8 @@ def run_ablation(out, cutoffs=None, models=None, seed=0, train_options=None, tra
         labels = {**stats.REPORTED_METRICS, **stats.STEGO_METRICS}
         md += ("\n## Over seeds\n\n" + result["tests_note"] + ".\n\n"
                + stats.tests_markdown(result["summary"], result["tests"], labels))
+    if result["downstream"]:
+        md += "\n## Downstream over seeds: StarDist trained on each arm\n\n" + downstream_markdown(result["downstream"])
     write_text(out / "ablation.md", md)
     write_json(out / "ablation.json", result)
     return result

@@ -127,55 +127,95 @@ def _synthetic_info(folder):
     return {k: v for k, v in summary.items() if isinstance(v, (str, int, float, bool)) or v is None}
 
 
-def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, test_masks=None, label=None,
-                   images_folder="images"):
-    """Train, predict, score; write ``evaluation.json`` and ``evaluation.md`` into ``out``. Returns the result dict."""
+TEST_SETS = {"simulated": SIMULATED, "stardist": None}
+"""Named annotated test sets (``--test-data``): the held-out simulated domain B and the real image stardist ships."""
+
+
+def parse_test_sets(text):
+    """"simulated,stardist" -> ["simulated", "stardist"]: names of :data:`TEST_SETS`, the first is the primary one."""
+    names = [t.strip() for t in str(text).split(",") if t.strip()]
+    bad = [n for n in names if n not in TEST_SETS]
+    if not names or bad or len(set(names)) != len(names):
+        raise ValueError(f"--test-data must be comma-separated names among {sorted(TEST_SETS)} without repeats, "
+                         f"got {text!r}")
+    return names
+
+
+def score_model(model, tests):
+    """Predict and score a StarDist model on each test set of ``tests`` (``{name: (x, y, names, source)}``):
+    ``{name: {"source", "n_images", "n_nuclei", "metrics", "per_image", "predict_s"}}``."""
+    out = {}
+    for name, (x, y, names, source) in tests.items():
+        t0 = time.perf_counter()
+        pred = predict_labels(model, x)
+        scores = segmentation_scores(y, pred, IOU_THRESHOLDS)
+        out[name] = {"source": source, "n_images": len(x), "n_nuclei": scores["n_true"], "metrics": scores,
+                     "per_image": per_image_scores(y, pred, names), "predict_s": time.perf_counter() - t0}
+    return out
+
+
+def named_tests(names):
+    """``{name: (x, y, names, source)}`` of the named :data:`TEST_SETS`."""
+    return {n: load_test_data(TEST_SETS[n]) for n in names}
+
+
+def train_and_score(images, labels, out, config, tests, label, about=None):
+    """Train StarDist on (images, labels) into ``out/stardist``, score it on ``tests`` (``{name: (x, y, names,
+    source)}``, e.g. :func:`named_tests`), write ``evaluation.json`` and ``evaluation.md``. Returns the result dict
+    (``metrics``, ``test_data`` and ``per_image`` are the first test set's; ``test_sets`` has each named one)."""
     t0 = time.perf_counter()
-    images, labels, _ = load_synthetic(synthetic, masks, images_folder)
-    test_x, test_y, test_names, source = load_test_data(test_images, test_masks)
     auto_patch = config.patch_size is None
     if auto_patch:
         smallest = min(min(x.shape[:2]) for x in images)
         config = config.replace(patch_size=fit_patch_size(smallest, config.grid, config.unet_depth))
-        log.info("StarDist patch size %d (fits the smallest synthetic image, %d px)", config.patch_size, smallest)
+        log.info("StarDist patch size %d (fits the smallest training image, %d px)", config.patch_size, smallest)
     out = Path(out)
     model, info = train_stardist(images, labels, config, out / "stardist")
-    t1 = time.perf_counter()
-    pred = predict_labels(model, test_x)
-    predict_s = time.perf_counter() - t1
-    scores = segmentation_scores(test_y, pred, IOU_THRESHOLDS)
+    scored = score_model(model, tests)
+    first = next(iter(scored.values()))
     result = {
-        "label": label or f"{Path(synthetic).name}/{masks}",
-        "synthetic": str(synthetic),
-        "masks": masks,
-        "images": images_folder,
-        "synthetic_summary": _synthetic_info(synthetic),
-        "test_data": {"source": source, "n_images": len(test_x), "n_nuclei": scores["n_true"]},
+        "label": label,
+        **(about or {}),
+        "test_data": {k: first[k] for k in ("source", "n_images", "n_nuclei")},
         "budget": {**config.to_dict(), "patch_size_auto": auto_patch, "n_train": info["n_train"],
                    "n_val": info["n_val"]},
         "thresholds": {"prob": float(model.thresholds.prob), "nms": float(model.thresholds.nms)},
-        "metrics": scores,
-        "per_image": per_image_scores(test_y, pred, test_names),
+        "metrics": first["metrics"],
+        "per_image": first["per_image"],
+        "test_sets": {k: {"source": v["source"], "n_images": v["n_images"], "metrics": v["metrics"]}
+                      for k, v in scored.items()},
         "wall_time_s": {
             "train": info["train_s"],
             "optimize_thresholds": info["thresholds_s"],
-            "predict": predict_s,
+            "predict": sum(v["predict_s"] for v in scored.values()),
             "total": time.perf_counter() - t0,
         },
         "stardist_model": str(out / "stardist" / "model"),
     }
     write_json(out / "evaluation.json", result)
     write_text(out / "evaluation.md", evaluation_markdown(result))
-    return result
+    return result, model
+
+
+def run_evaluation(synthetic, out, config, masks="cycled", test_images=None, test_masks=None, label=None,
+                   images_folder="images", test_sets=None):
+    """Train on a generated folder, predict, score; write ``evaluation.json`` and ``evaluation.md`` into ``out``.
+    ``test_sets``: names of :data:`TEST_SETS` (instead of ``test_images``/``test_masks``). Returns the result."""
+    images, labels, _ = load_synthetic(synthetic, masks, images_folder)
+    tests = named_tests(test_sets) if test_sets else {"given": load_test_data(test_images, test_masks)}
+    about = {"synthetic": str(synthetic), "masks": masks, "images": images_folder,
+             "synthetic_summary": _synthetic_info(synthetic)}
+    return train_and_score(images, labels, out, config, tests, label or f"{Path(synthetic).name}/{masks}", about)[0]
 
 
 def evaluation_markdown(r):
     """One run as Markdown: budget line, metrics at IoU 0.5 and the per-threshold table."""
     b, m, w = r["budget"], r["metrics"], r["wall_time_s"]
+    trained = r.get("training_data") or f"`{r['synthetic']}` ({r['masks']} masks)"
     lines = [
-        f"# StarDist on synthetic data: {r['label']}",
+        f"# StarDist: {r['label']}",
         "",
-        f"Trained on `{r['synthetic']}` ({r['masks']} masks: {b['n_train']} train, {b['n_val']} validation pairs); "
+        f"Trained on {trained}: {b['n_train']} train, {b['n_val']} validation pairs; "
         f"tested on {r['test_data']['source']} ({r['test_data']['n_images']} image(s), "
         f"{r['test_data']['n_nuclei']} nuclei).",
         "",
@@ -193,6 +233,10 @@ def evaluation_markdown(r):
     ]
     for t, s in m["per_threshold"].items():
         lines.append(f"| {t} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['ap']:.3f} |")
+    if len(r.get("test_sets") or {}) > 1:
+        lines += ["", "Each test set:", "", "| test set | images | F1@0.5 | AP@0.5 | mean F1 |", "|" + " --- |" * 5]
+        lines += [f"| {k} ({t['source']}) | {t['n_images']} | {t['metrics']['f1']:.3f} | {t['metrics']['ap']:.3f} | "
+                  f"{t['metrics']['mean_f1']:.3f} |" for k, t in r["test_sets"].items()]
     if r.get("per_image"):
         lines += ["", "Per test image (the table above pools all images, `stardist.matching.matching_dataset`):", "",
                   "| image | nuclei | predicted | precision | recall | F1@0.5 | AP@0.5 | mean F1 |",

@@ -1,7 +1,7 @@
 """Statistics of a multi-seed DCT ablation, pure numpy/scipy (no TensorFlow).
 
 Input: run records, one per (cutoff, seed), each a dict with ``"cutoff"``
-(1.0 = the vanilla CycleGAN), ``"seed"`` and its figures, e.g. the rows of
+(1.0 = the vanilla CycleGAN) or a ``"variant"`` name, ``"seed"`` and its figures, e.g. the rows of
 ``cyclegan_dct.ablate``. A metric is named by a key or a dotted path into
 nested dicts (``"sensitivity.2"`` is ``record["sensitivity"]["2"]``).
 
@@ -31,6 +31,7 @@ from scipy import stats
 
 __all__ = [
     "HEADLINE_METRICS", "REPORTED_METRICS", "variant_name", "metric_value", "summarize", "paired_tests",
+    "paired_between",
     "tests_markdown",
 ]
 
@@ -61,6 +62,9 @@ STEGO_METRICS = {
     "dice_cycled_otsu": "Dice(F(G(m)), Otsu(G(m)))",
     "f1_cycled_otsu": "F1(F(G(m)) vs Otsu(G(m)))",
     "f1_input_otsu": "F1(m vs Otsu(G(m)))",
+    "dice_cycled_stardist": "Dice(F(G(m)), StarDist(G(m)))",
+    "f1_cycled_stardist": "F1(F(G(m)) vs StarDist(G(m)))",
+    "f1_input_stardist": "F1(m vs StarDist(G(m)))",
 }
 """The steganography experiment's measures (``cyclegan_dct.ablate --no-downstream``): hiding and agreement."""
 
@@ -94,9 +98,9 @@ def _by_variant(records, metric):
     """{variant: {seed: value}} for the records that have ``metric``; duplicate (variant, seed) is an error."""
     out = defaultdict(dict)
     for r in records:
-        if "cutoff" not in r or "seed" not in r:
-            raise ValueError(f"a run record needs 'cutoff' and 'seed', got keys {sorted(r)}")
-        variant, seed = variant_name(r["cutoff"]), int(r["seed"])
+        if ("cutoff" not in r and "variant" not in r) or "seed" not in r:
+            raise ValueError(f"a run record needs 'cutoff' (or 'variant') and 'seed', got keys {sorted(r)}")
+        variant, seed = r.get("variant") or variant_name(r["cutoff"]), int(r["seed"])
         value = metric_value(r, metric)
         if value is None:
             continue
@@ -146,6 +150,17 @@ def paired_difference(x, y, confidence=0.95):
     return out
 
 
+def paired_between(records, metric, variant, baseline, confidence=0.95):
+    """Paired statistics of ``variant - baseline`` for ``metric`` over the seeds both have (None if either
+    variant is missing), with ``"baseline"``, ``"seeds"`` and ``"test"`` as in :func:`paired_tests`."""
+    by = _by_variant(records, metric)
+    if variant not in by or baseline not in by:
+        return None
+    seeds = sorted(set(by[variant]) & set(by[baseline]))
+    res = paired_difference([by[variant][s] for s in seeds], [by[baseline][s] for s in seeds], confidence)
+    return {"baseline": baseline, "seeds": seeds, "test": "ttest_rel", **res}
+
+
 def paired_tests(records, metrics=tuple(HEADLINE_METRICS), baseline=VANILLA, confidence=0.95):
     """``{variant: {metric: paired statistics of variant - baseline}}`` for every non-baseline variant.
 
@@ -158,13 +173,9 @@ def paired_tests(records, metrics=tuple(HEADLINE_METRICS), baseline=VANILLA, con
         by = _by_variant(records, metric)
         if baseline not in by:
             continue
-        base = by[baseline]
-        for variant, vals in sorted(by.items()):
-            if variant == baseline:
-                continue
-            seeds = sorted(set(vals) & set(base))
-            res = paired_difference([vals[s] for s in seeds], [base[s] for s in seeds], confidence)
-            tests[variant][metric] = {"baseline": baseline, "seeds": seeds, "test": "ttest_rel", **res}
+        for variant in sorted(by):
+            if variant != baseline:
+                tests[variant][metric] = paired_between(records, metric, variant, baseline, confidence)
     return dict(tests)
 
 

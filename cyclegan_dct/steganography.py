@@ -20,8 +20,9 @@ none for a vanilla one), exactly as in the A->B->A training cycle:
 3. **High-frequency energy**: the fraction of the (non-DC) DCT energy above
    the cutoff in G(m) and in real crops, and the RMS of the removed residual
    in grey levels of 255.
-4. **Agreement**: Dice/IoU between m, the cycled mask (F(filter(G(m))) > 0) and
-   an independent Otsu + connected-components segmentation of G(m).
+4. **Agreement**: Dice/IoU and instance matching between m, the cycled mask
+   (F(filter(G(m))) > 0) and independent segmentations of G(m): Otsu + connected
+   components, and (``segment``) a StarDist trained on domain B's labels only.
 5. **Polarity** (:mod:`cyclegan_dct.polarity`): Pearson correlation between
    m's foreground and G(m) (negative = contrast-inverted nuclei), the share of
    inverted images, and Dice(m, Otsu(G(m))).
@@ -101,8 +102,11 @@ def visibility_panel(masks, fake, real, cutoff, cycled, noisy, rows=PANEL_ROWS, 
     return panel
 
 
-def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
-    """Compute the four measures for loaded models. Returns (report dict, panel uint8)."""
+def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None, segment=None):
+    """Compute the measures for loaded models. ``segment``: a segmenter of G(m) that never saw synthetic data
+    (images (N, H, W, 1) in [-1, 1] -> instance labels, e.g. :func:`cyclegan_dct.reference.segmenter`), matched
+    against m and F(G(m)) beside Otsu (``agreement``/``instance_agreement`` keys ``..._vs_stardist``).
+    Returns (report dict, panel uint8)."""
     from data.masks import random_ellipse_labels
 
     if n < 1:
@@ -131,13 +135,17 @@ def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
                             "dice_vs_clean_mean": s["vs_clean"]["mean"], "dice_vs_clean_std": s["vs_clean"]["std"]})
     perturbations = {name: measures.sensitivity(read, fake, perturb, truth) for name, perturb in PERTURBATIONS.items()}
 
-    otsu = [measures.otsu_segmentation(x[..., 0]) for x in fake]
-    pairs = [measures.mask_agreement({"input": t, "cycled": c, "otsu": o}) for t, c, o in zip(truth, cycled0, otsu)]
+    segmented = {"otsu": [measures.otsu_segmentation(x[..., 0]) for x in fake]}
+    if segment is not None:
+        segmented["stardist"] = segment(fake)
+    pairs = [measures.mask_agreement({"input": truth[i], "cycled": cycled0[i], **{k: v[i] for k, v in
+                                                                                 segmented.items()}})
+             for i in range(len(fake))]
     agreement = {
         k: {s: measures.mean_std(p[k][s] for p in pairs) for s in ("dice", "iou")} for k in pairs[0]
     }
     instances = measures.instance_agreement({"input": masks, "cycled": [output_to_labels(c[..., None]) for c in
-                                                                         cycled0], "otsu": otsu})
+                                                                         cycled0], **segmented})
 
     if real_images is None and config.images == SIMULATED:  # the model's own domain B
         real_images = SIMULATED
@@ -180,13 +188,13 @@ def stego_report(config, g, f, n=50, size=256, seed=0, real_images=None):
     return report, panel
 
 
-def run_stego(model_dir, out, n=50, size=256, seed=0, real_images=None):
+def run_stego(model_dir, out, n=50, size=256, seed=0, real_images=None, segment=None):
     """Load the models of ``model_dir``, compute the report, write ``stego.json`` and ``stego.png`` into ``out``."""
     from cyclegan_dct import load_models
 
     t0 = time.perf_counter()
     config, g, f = load_models(model_dir)
-    report, panel = stego_report(config, g, f, n=n, size=size, seed=seed, real_images=real_images)
+    report, panel = stego_report(config, g, f, n=n, size=size, seed=seed, real_images=real_images, segment=segment)
     out = Path(out)
     report = {"model_dir": str(model_dir), **report, "panel": "stego.png", "wall_time_s": time.perf_counter() - t0}
     write_png(out / "stego.png", panel)

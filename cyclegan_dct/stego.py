@@ -20,14 +20,22 @@ from data import cli
 @cli.seed_option(0, "Seed of the random masks and noise.")
 @click.option("--real-images", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Real images for comparison [default: stardist's nuclei test image].")
+@click.option("--segmenter", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A StarDist model folder (e.g. an ablation's reference/stardist/model) that segments G(m) for "
+                   "the agreement measures beside Otsu.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("result/cyclegan_dct/stego"))
 @cli.verbose_option
 @cli.one_line_errors
-def main(model_dir, n, size, seed, real_images, out):
+def main(model_dir, n, size, seed, real_images, segmenter, out):
     """Steganography report: visibility panel, noise sensitivity, high-frequency energy, agreement."""
     from cyclegan_dct.steganography import run_stego, sensitivity_markdown
 
-    report = run_stego(model_dir, out, n=n, size=size, seed=seed, real_images=real_images)
+    segment = None
+    if segmenter is not None:
+        from cyclegan_dct import reference
+
+        segment = reference.segmenter(reference.load_stardist(segmenter))
+    report = run_stego(model_dir, out, n=n, size=size, seed=seed, real_images=real_images, segment=segment)
     cli.echo(sensitivity_markdown(report), nl=False)
     hf = report["high_frequency_energy"]
     ag = report["agreement"]

@@ -25,6 +25,8 @@ class Fakes:
         monkeypatch.setattr(ablation, "generate", self.generate)
         monkeypatch.setattr(ablation, "run_stego", self.stego)
         monkeypatch.setattr(ablation, "run_evaluation", self.evaluate)
+        monkeypatch.setattr(ablation, "reference", self.reference)
+        monkeypatch.setattr(ablation, "segmenter", lambda model: f"segmenter of {model}")
 
     def train(self, cmd, what):
         model_dir = cmd[cmd.index("--backup-dir") + 1]
@@ -40,8 +42,8 @@ class Fakes:
     def generate(self, model_dir, n, out, size, seed, also_unfiltered=False):
         self.calls.append(("generate", str(model_dir), seed) + (("unfiltered",) if also_unfiltered else ()))
 
-    def stego(self, model_dir, out, n, size, seed):
-        self.calls.append(("stego", str(model_dir), seed))
+    def stego(self, model_dir, out, n, size, seed, segment=None):
+        self.calls.append(("stego", str(model_dir), seed) + (("segmented",) if segment else ()))
         cutoff = ablation.model_cutoff(model_dir)
         dice = {"dice": {"mean": 0.9, "std": 0.0, "n": n}}
         f1 = {"f1": 0.5, "ap": 0.3, "n_a": 10, "n_b": 9}
@@ -56,12 +58,22 @@ class Fakes:
                                           "real": {"fraction": {"mean": 0.05}}},
                 "polarity": {"correlation": {"mean": 0.8}, "inverted_fraction": 0.0}}
 
-    def evaluate(self, syn, out, config, masks, label, images_folder="images", test_images=None):
+    def evaluate(self, syn, out, config, masks, label, images_folder="images", test_sets=None):
         cutoff = 1.0 if label.startswith("vanilla") else 0.5
         self.calls.append(("evaluate", label, config.seed, images_folder))
-        f1 = F1[(cutoff, config.seed)] / (2 if images_folder == "images_unfiltered" else 1)
-        return {"metrics": {"precision": f1, "recall": f1, "f1": f1, "ap": f1 / 2, "mean_f1": f1},
-                "wall_time_s": {"train": 1.0}}
+        f1 = F1[(cutoff, config.seed)] / (2 if images_folder == "images_unfiltered" else 1) - 0.1 * (masks == "input")
+        metrics = {"precision": f1, "recall": f1, "f1": f1, "ap": f1 / 2, "mean_f1": f1}
+        # the second test set: the same scores, 0.3 lower
+        sets = {t: {"source": t, "n_images": 1, "metrics": {k: v - 0.3 * i for k, v in metrics.items()}}
+                for i, t in enumerate(test_sets or ())}
+        return {"metrics": metrics, "test_sets": sets, "wall_time_s": {"train": 1.0}}
+
+    def reference(self, folder, config, test_sets, images):
+        """The labelled-B StarDist of a seed: F1 0.9 on the first test set, 0.6 on the second."""
+        self.calls.append(("reference", str(folder), config.seed))
+        metrics = {"f1": 0.9, "ap": 0.8, "mean_f1": 0.7}
+        return ({"test_sets": {t: {"metrics": {k: v - 0.3 * i for k, v in metrics.items()}}
+                               for i, t in enumerate(test_sets)}}, "stardist model")
 
 
 def _args(out):
@@ -139,7 +151,8 @@ def test_no_downstream_over_seeds_tests_the_stego_measures(tmp_path, monkeypatch
     r = json.loads((out / "ablation.json").read_text())
     assert all(x["f1"] is None and x["stardist_train_s"] is None for x in r["runs"])
     t = r["tests"]["dct0.5"]
-    assert set(t) == set(stats.STEGO_METRICS)  # F1/AP are not tested without a downstream run
+    # F1/AP are not tested without a downstream run, the StarDist agreement not without a reference segmenter
+    assert set(t) == {m for m in stats.STEGO_METRICS if "stardist" not in m}
     # noise sigma 8: vanilla 1 - 0.08 - 0.001 s, DCT 0.5 1 - 0.04 - 0.001 s: every paired difference is +0.04
     assert t["noise_vs_clean.8"]["mean_diff"] == pytest.approx(0.04)
     # JPEG: DCT 0.5 - vanilla = 0, -0.05, 0 over seeds 0, 1, 2
@@ -165,3 +178,43 @@ def test_only_splits_an_ablation_over_processes(tmp_path, monkeypatch):
     assert len(json.loads((out / "ablation.json").read_text())["runs"]) == 6
     res = CliRunner().invoke(ablate.main, [*_args(out), "--only", "dct_0.25_s0"])
     assert res.exit_code != 0 and "--only" in res.output
+
+
+def test_downstream_arms_and_reference_over_seeds(tmp_path, monkeypatch):
+    """--masks both --reference --test-data simulated,stardist: per run StarDist on (G(m), F(G(m))) and on
+    (G(m), m), per seed one labelled-B reference (trained once, segmenting G(m) in the stego measures), each scored
+    on both test sets; the downstream tests pair DCT - vanilla per arm, cycled - input, every arm - labelled B."""
+    out = tmp_path / "abl"
+    fakes = Fakes()
+    fakes.install(monkeypatch)
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--masks", "both", "--reference", "--test-data",
+                                           "simulated,stardist"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert [c for c in fakes.calls if c[0] == "reference"] == [
+        ("reference", str(out / "reference" / f"s{s}"), s) for s in (0, 1, 2)]  # once per seed, seeded
+    assert all(c[-1] == "segmented" for c in fakes.calls if c[0] == "stego")
+    evals = [c[1] for c in fakes.calls if c[0] == "evaluate"]
+    assert evals[:2] == ["vanilla_s0", "vanilla_s0 input"] and len(evals) == 12
+    r = json.loads((out / "ablation.json").read_text())
+    row = next(x for x in r["runs"] if x["name"] == "dct_0.5_s1")
+    assert row["downstream"]["cycled"]["simulated"]["f1"] == pytest.approx(0.8)
+    assert row["downstream"]["input"]["stardist"]["f1"] == pytest.approx(0.4)
+    assert row["reference"]["simulated"]["f1"] == pytest.approx(0.9) and row["f1"] == pytest.approx(0.8)
+    d = r["downstream"]
+    assert d["test_sets"] == ["simulated", "stardist"]
+    assert d["summary"]["labelled B"]["stardist.f1"]["mean"] == pytest.approx(0.6)
+    assert d["summary"]["labelled B"]["stardist.f1"]["n"] == 3  # one reference per seed, not per run
+
+    def test(variant, baseline, test_set="simulated", metric="f1"):
+        (t,) = [t for t in d["tests"] if (t["variant"], t["baseline"], t["test_set"], t["metric"])
+                == (variant, baseline, test_set, metric)]
+        return t
+
+    assert test("dct0.5 F(G(m))", "vanilla F(G(m))")["mean_diff"] == pytest.approx(0.2)  # as the F1 column
+    assert test("dct0.5 m", "vanilla m", "stardist")["mean_diff"] == pytest.approx(0.2)
+    assert test("vanilla F(G(m))", "vanilla m")["mean_diff"] == pytest.approx(0.1)
+    t = test("vanilla F(G(m))", "labelled B", metric="ap")  # AP: 0.25 against 0.8 in every seed
+    assert t["mean_diff"] == pytest.approx(-0.55) and t["seeds"] == [0, 1, 2]
+    md = (out / "ablation.md").read_text()
+    assert "## Downstream over seeds" in md and "| dct0.5 F(G(m)) - vanilla F(G(m)) | simulated | f1 | +0.200 |" in md
+    assert "| seed 2 | labelled B | 0.900 / 0.800 | 0.600 / 0.500 |" in md
