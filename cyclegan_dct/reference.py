@@ -44,11 +44,11 @@ def labelled_domain_b(images):
 
 def load_stardist(model_dir):
     """A trained StarDist2D from its folder (``.../stardist/model``), thresholds included."""
-    from stardist.models import StarDist2D
-
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise ValueError(f"{model_dir}: not a StarDist model folder (no config.json)")
+    from stardist.models import StarDist2D
+
     return StarDist2D(None, name=model_dir.name, basedir=str(model_dir.parent))
 
 

@@ -140,7 +140,7 @@ def paired_difference(x, y, confidence=0.95):
     out["sd_diff"] = sd
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     out["ci_low"], out["ci_high"] = float(d.mean() - half), float(d.mean() + half)
-    if sd > 0:
+    if sd > 1e-12 * max(1.0, abs(float(d.mean()))):  # equal differences up to rounding: no t-test
         out["p_ttest_rel"] = _finite_or_none(stats.ttest_rel(x, y).pvalue)
         boot = stats.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=9999, method="BCa",
                                random_state=np.random.default_rng(0)).confidence_interval

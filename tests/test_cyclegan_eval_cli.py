@@ -158,6 +158,10 @@ def test_stego_bad_model_dir_and_size_fail_cleanly(tmp_path, models):
                                           "--out", str(tmp_path / "o")])
     assert res.exit_code == 1 and "size" in res.output and "30" in res.output and "multiple of 4" in res.output
     assert "config.json" not in res.output and not (tmp_path / "o").exists()
+    res = CliRunner().invoke(stego.main, ["--model-dir", str(models["dct"]), "--segmenter", str(tmp_path),
+                                          "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and f"{tmp_path}: not a StarDist model folder" in res.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_evaluate_cli_writes_metrics_and_budget(evaluation, synthetic):
