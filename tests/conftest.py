@@ -5,7 +5,7 @@ Settings: quiet TensorFlow, float32 policy restored after each test, the
 Helpers (import them with ``from conftest import ...``): :func:`read_events`
 (the one way to read TensorBoard event files), :func:`disks`, :func:`n_params`,
 :func:`run_cli`, :func:`run_until_killed` (the deterministic kill of ``kill_after_checkpoint.py``) and
-:func:`stop_after` (an in-process run that stops after an epoch, as if killed there).
+:func:`stop_after` (an in-process run that stops after an epoch, as if killed there); :data:`TINY_STARDIST`.
 """
 
 import contextlib
@@ -21,6 +21,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY_STARDIST = ["--sd-epochs", "1", "--sd-steps-per-epoch", "1", "--sd-batch-size", "2", "--sd-patch-size", "32",
+                 "--sd-n-rays", "8", "--sd-unet-depth", "2", "--sd-unet-filters", "8", "--sd-no-optimize-thresholds"]
+""":mod:`cyclegan_dct.ablate`'s StarDist options for a 1-step StarDist."""
 KILL_SCRIPT = ROOT / "tests" / "kill_after_checkpoint.py"
 
 

@@ -89,7 +89,7 @@ def test_pairs_only_common_seeds_and_degenerate_cases():
 def test_duplicates_and_missing_keys_raise():
     with pytest.raises(ValueError, match="two records for vanilla seed 0"):
         stats.summarize([{"cutoff": 1.0, "seed": 0, "f1": 1.0}] * 2, metrics=("f1",))
-    with pytest.raises(ValueError, match="'cutoff' \(or 'variant'\) and 'seed'"):
+    with pytest.raises(ValueError, match=r"'cutoff' \(or 'variant'\) and 'seed'"):
         stats.summarize([{"f1": 1.0}], metrics=("f1",))
 
 
