@@ -54,7 +54,7 @@ def test_evaluate_fits_patch_size_and_says_so(small_synthetic, tmp_path, caplog)
     assert res.exit_code == 0, res.output
     budget = json.loads((out / "evaluation.json").read_text())["budget"]
     assert budget["patch_size"] == 64 and budget["patch_size_auto"] is True
-    assert "StarDist patch size 64 (fits the smallest synthetic image, 64 px)" in caplog.text
+    assert "StarDist patch size 64 (fits the smallest training image, 64 px)" in caplog.text
     # an explicit --patch-size is kept, and one too large still fails with its own message
     res = CliRunner().invoke(evaluate.main, ["--synthetic", str(small_synthetic), "--out", str(tmp_path / "o2"),
                                              *TINY, "--patch-size", "32"])
