@@ -75,7 +75,7 @@ def fit_patch_size(smallest, grid=2, unet_depth=3, cap=MAX_AUTO_PATCH, multiple=
     step = math.lcm(int(multiple), int(grid) * 2 ** int(unet_depth))
     size = min(int(smallest), int(cap)) // step * step
     if size < step:
-        raise ValueError(f"the smallest synthetic image ({smallest} px) is smaller than the smallest StarDist "
+        raise ValueError(f"the smallest training image ({smallest} px) is smaller than the smallest StarDist "
                          f"patch ({step} px for grid {grid}, U-Net depth {unet_depth})")
     return size
 
