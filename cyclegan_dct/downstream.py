@@ -5,7 +5,7 @@ Arms, each a StarDist with the same budget and seed (``cyclegan_dct.ablation``):
 
 - ``cycled``: (G(m), F(LP(G(m)))), the pairs of Utz et al. (for a vanilla model F(G(m)));
 - ``input``: (G(m), m), the input masks, which steganography leaves out of register with G(m);
-- :data:`cyclegan_dct.reference.LABEL`: the labelled domain-B images themselves (one per seed, no CycleGAN).
+- :data:`REFERENCE` (:mod:`cyclegan_dct.reference`): labelled domain B itself (one per seed, no CycleGAN).
 
 Each is scored on every test set of the run (``simulated``: held-out simulated domain B with exact labels;
 ``stardist``: the real image stardist ships). :func:`downstream_records` flattens the ablation's rows into one
@@ -21,6 +21,7 @@ from cyclegan_dct import stats
 ARMS = {"cycled": "F(G(m))", "input": "m"}
 """Downstream arm -> the masks' short name in tables (the images are G(m), low-passed for a DCT model)."""
 REFERENCE = "labelled B"
+"""The reference arm's name in tables: StarDist trained on labelled domain B (the ceiling of the others)."""
 METRICS = ("f1", "ap", "mean_f1")
 TESTED = ("f1", "ap")
 

@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from cyclegan_dct.domains import N_SIMULATED, SIMULATED
+from cyclegan_dct.downstream import REFERENCE
 from cyclegan_dct.evaluation import named_tests, train_and_score
 
 log = logging.getLogger(__name__)
-
-LABEL = "labelled B"
-"""The reference's name in tables (the third arm of the downstream study)."""
 
 
 def labelled_domain_b(images):
@@ -67,7 +65,7 @@ def reference(folder, config, test_sets, images=SIMULATED):
     log.info("[reference] training StarDist on %d labelled domain-B fields (seed %d) -> %s", len(x), config.seed,
              folder)
     about = {"training_data": f"labelled domain B ({len(x)} simulated fields with exact labels)", "masks": "labels"}
-    return train_and_score(x, y, folder, config, named_tests(test_sets), LABEL, about)
+    return train_and_score(x, y, folder, config, named_tests(test_sets), REFERENCE, about)
 
 
 def segmenter(model):
