@@ -38,7 +38,7 @@ from data.masks import random_ellipse_labels
 from data.metrics import dice
 
 
-def synthesize(config, g_a2b, g_b2a, n, size=256, seed=0, batch_size=4):
+def synthesize(config, g_a2b, g_b2a, n, size=256, seed=0, batch_size=8):
     """Yield one dict per random mask m: ``index``, ``mask`` (uint16 labels), ``image`` (LP(G(m)), uint16; G(m)
     for a vanilla model), ``unfiltered`` (G(m), uint16), ``cycled`` (labels of F(LP(G(m))), uint16), ``dice``.
 

@@ -125,3 +125,22 @@ def test_train_config_and_pipeline_with_folders(tmp_path):
     a, b = next(iter(make_dataset(config)))
     assert a.shape == b.shape == (2, 32, 32, 1) and a.dtype == b.dtype == tf.float32
     assert set(np.unique(a.numpy())) <= {-1.0, 1.0} and b.numpy().min() >= -1 and b.numpy().max() <= 1
+
+
+def test_pipeline_stream_is_stateless_in_start_and_chunk():
+    """Batch j of the training stream is the same whatever batch the dataset starts at and however many batches
+    one Python call draws (resume replays it), and equals drawing it directly with the seeds (sampler seed, j)."""
+    from cyclegan_dct.pipeline import make_dataset, make_samplers, sample_batches
+    from cyclegan_dct.recipe import build_config
+
+    config = build_config(crop=16, batch_size=2, like="default", seed=3)
+    samplers = make_samplers(config)
+    whole = [tuple(t.numpy() for t in ab) for ab, _ in zip(make_dataset(config, 0, samplers, chunk=4), range(7))]
+    later = [tuple(t.numpy() for t in ab) for ab, _ in zip(make_dataset(config, 3, samplers, chunk=3), range(4))]
+    for (a1, b1), (a2, b2) in zip(whole[3:], later):
+        np.testing.assert_array_equal(a1, a2)
+        np.testing.assert_array_equal(b1, b2)
+    a5, b5 = sample_batches(*samplers, config, 5, 1)
+    np.testing.assert_array_equal(whole[5][0], a5)
+    np.testing.assert_array_equal(whole[5][1], b5)
+    assert not np.array_equal(whole[4][1], whole[5][1])  # batches differ from one another
