@@ -63,10 +63,13 @@ from data.stardist_training import StarDistConfig
 @click.option("--downstream/--no-downstream", default=True,
               help="Generate synthetic pairs and train StarDist on them [default: yes]; --no-downstream: only the "
                    "steganography measures.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1,
+              help="Train this many models at once, each on its share of the CPU cores (output in "
+                   "OUT/logs/<run>/train.log), then measure them one by one [default: 1].")
 @cli.verbose_option
 @cli.one_line_errors
 def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego_n, masks, reuse, also_unfiltered,
-         only, downstream, test_data, use_reference, **options):
+         only, downstream, test_data, use_reference, jobs, **options):
     """Train/take one CycleGAN per DCT cutoff, then generate, stego and evaluate each; one table and plot."""
     from cyclegan_dct.ablation import parse_cutoffs, parse_seeds, run_ablation
     from cyclegan_dct.ablation_report import ablation_markdown
@@ -83,7 +86,8 @@ def main(cutoffs, models, out, seed, seeds, train_args, n_synthetic, size, stego
                           size=size, stego_n=stego_n, masks=masks, eval_config=eval_config, reuse=reuse,
                           seeds=parse_seeds(seeds) if seeds else None, also_unfiltered=also_unfiltered,
                           only=[n.strip() for n in only.split(",") if n.strip()] if only else None,
-                          downstream=downstream, test_sets=parse_test_sets(test_data), use_reference=use_reference)
+                          downstream=downstream, test_sets=parse_test_sets(test_data), use_reference=use_reference,
+                          jobs=jobs)
     if result is None:
         cli.echo(f"recorded {only} in {out / 'records'}; run again without --only once every run is recorded")
         return

@@ -24,10 +24,17 @@ def make_filter(config, name="dct_lowpass"):
 def predict(model, x, batch_size=8):
     """Run a Keras model on a numpy batch (N, H, W, C) in chunks, inference mode; float32 numpy out.
 
-    ``Model.predict_on_batch``: the model's compiled predict function (one trace per input shape), not an eager
-    call, which runs layer by layer (20-40x slower on 64 px batches, most of the stego report's time)."""
+    ``Model.predict_on_batch``: the model's compiled predict function, not an eager call, which runs layer by
+    layer (20-40x slower on 64 px batches, most of the stego report's time). A short last chunk is padded to
+    ``batch_size`` (the networks normalise each image on its own), so one trace serves every call of a size."""
     x = np.asarray(x, np.float32)
-    out = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    out = []
+    for i in range(0, len(x), batch_size):
+        chunk = x[i:i + batch_size]
+        pad = batch_size - len(chunk)
+        if pad and len(x) > batch_size:
+            chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), np.float32)])
+        out.append(np.asarray(model.predict_on_batch(chunk))[:batch_size - pad])
     return np.concatenate(out).astype(np.float32)
 
 

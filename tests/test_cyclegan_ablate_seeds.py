@@ -3,6 +3,7 @@ ablation.json, and resume of an interrupted ablation without redoing the finishe
 the train/generate/stego/evaluate steps are replaced by recording fakes)."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ class Fakes:
         monkeypatch.setattr(ablation, "reference", self.reference)
         monkeypatch.setattr(ablation, "segmenter", lambda model: f"segmenter of {model}")
 
-    def train(self, cmd, what):
+    def train(self, cmd, what, log_file=None, threads=None, tag=None):
+        self.logs = getattr(self, "logs", []) + [(log_file, threads, tag)]
         model_dir = cmd[cmd.index("--backup-dir") + 1]
         seed = int(cmd[cmd.index("--seed") + 1])
         cutoff = 1.0 if "--no-dct" in cmd else float(cmd[cmd.index("--dct-cutoff") + 1])
@@ -218,3 +220,34 @@ def test_downstream_arms_and_reference_over_seeds(tmp_path, monkeypatch):
     md = (out / "ablation.md").read_text()
     assert "## Downstream over seeds" in md and "| dct0.5 F(G(m)) - vanilla F(G(m)) | simulated | f1 | +0.200 |" in md
     assert "| seed 2 | labelled B | 0.900 / 0.800 | 0.600 / 0.500 |" in md
+
+
+def test_jobs_trains_the_pending_runs_at_once_then_measures_them(tmp_path, monkeypatch):
+    """--jobs 2: the runs to process are trained first, two at a time with half the cores each and their output
+    in logs/<run>/train.log; the measures then use them, and recorded runs are not trained again."""
+    out = tmp_path / "abl"
+    fakes = Fakes()
+    fakes.install(monkeypatch)
+    monkeypatch.setattr(ablation.os, "cpu_count", lambda: 4)
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--only", "vanilla_s0,dct_0.5_s0", "--jobs", "2"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert sorted(c[1:] for c in fakes.calls if c[0] == "train") == [(0.5, 0), (1.0, 0)]
+    assert sorted(fakes.logs) == [(out / "logs" / n / "train.log", 2, n) for n in ("dct_0.5_s0", "vanilla_s0")]
+    assert [c[0] for c in fakes.calls[2:]].count("stego") == 2  # measured after both trainings
+    res = CliRunner().invoke(ablate.main, [*_args(out), "--jobs", "2"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert len([c for c in fakes.calls if c[0] == "train"]) == 6
+    assert json.loads((out / "records" / "vanilla_s0.json").read_text())["train_s"] == 1.0
+
+
+@pytest.mark.slow  # starts subprocesses (two short Pythons)
+def test_run_logged_keeps_the_output_and_names_it_on_failure(tmp_path):
+    """A training run in parallel writes its output to its log file; a failure names the step and the log."""
+    log_file = tmp_path / "logs" / "run" / "train.log"
+    ok = [sys.executable, "-c", "import os; print('step 1'); print('threads', os.environ['TF_NUM_INTRAOP_THREADS'])"]
+    assert ablation._run(ok, "training run", log_file, threads=3, tag="run") >= 0
+    assert log_file.read_text() == "step 1\nthreads 3\n"
+    bad = [sys.executable, "-c", "import sys; print('broken'); sys.exit(3)"]
+    with pytest.raises(ValueError, match=r"training run failed with exit status 3 \(its output: .*train.log\)"):
+        ablation._run(bad, "training run", log_file)
+    assert log_file.read_text().endswith("broken\n")
