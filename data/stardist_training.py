@@ -100,9 +100,35 @@ def _augment(x, y):
     return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y)
 
 
+def batches_as_dataset(iterator, n):
+    """A ``tf.data.Dataset`` of the first ``n`` batches of a Python ``iterator`` of (inputs, targets) numpy
+    structures, drawn in order by one ``tf.numpy_function`` call per batch.
+
+    Keras 3 wraps a Python iterator given to ``fit`` with ``Dataset.from_generator``, whose per-element
+    Python hand-offs cost about as much as the whole step of a small StarDist on 64 px patches
+    (docs/measurements.md, the same effect as in the CycleGAN pipeline)."""
+    import tensorflow as tf
+
+    first = next(iterator)
+    spec = tf.nest.map_structure(lambda a: tf.TensorSpec(np.shape(a), tf.as_dtype(np.asarray(a).dtype)), first)
+    flat_spec = tf.nest.flatten(spec)
+    pending = [first]
+
+    def pull(_):
+        batch = pending.pop() if pending else next(iterator)
+        return [np.asarray(a, s.dtype.as_numpy_dtype) for a, s in zip(tf.nest.flatten(batch), flat_spec)]
+
+    def call(k):
+        flat = tf.numpy_function(pull, [k], [s.dtype for s in flat_spec], stateful=True)
+        return tf.nest.pack_sequence_as(spec, [tf.ensure_shape(t, s.shape) for t, s in zip(flat, flat_spec)])
+
+    return tf.data.Dataset.range(int(n)).map(call).prefetch(2)
+
+
 @contextlib.contextmanager
 def _fit_verbosity(keras_model):
-    """StarDist calls ``fit(verbose=1)``: use ours instead (one line per epoch when stdout is not a terminal).
+    """StarDist calls ``fit(iter(data), verbose=1)``: use our verbosity instead (one line per epoch when stdout is
+    not a terminal), and feed its batches through :func:`batches_as_dataset`.
 
     And ``shuffle=False``: its input is a Python iterator, for which Keras ignores
     its default ``shuffle=True`` with a warning (StarDist's data class shuffles itself).
@@ -111,8 +137,9 @@ def _fit_verbosity(keras_model):
 
     fit = keras_model.fit
 
-    def quiet_fit(*args, **kwargs):
-        return fit(*args, **{**kwargs, "verbose": fit_verbosity(), "shuffle": False})
+    def quiet_fit(data, *args, **kwargs):
+        n = kwargs["epochs"] * kwargs["steps_per_epoch"]
+        return fit(batches_as_dataset(data, n), *args, **{**kwargs, "verbose": fit_verbosity(), "shuffle": False})
 
     keras_model.fit = quiet_fit
     try:

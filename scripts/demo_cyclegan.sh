@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The CycleGAN-DCT demo on the embedded data (at most 10 minutes on an idle 2-core CPU, float32): the stego
 # preset (simulated nuclei with exact labels as domain B, ellipse masks twice as dense as domain A) trained
-# vanilla and with the DCT low-pass (cutoff 0.5), both at once (--jobs 2); a small StarDist trained on the labelled simulated nuclei (the
-# reference: it segments G(m) beside Otsu and is the "labelled B" baseline); then for each model: the
-# steganography measures, 100 synthetic pairs (G(m), F(G(m))) and the same StarDist trained on them; every
-# StarDist scored on held-out simulated nuclei and on stardist's real image; one table and two figures. Every
-# StarDist trains on 64 px patches (the synthetic pairs' size; the 96 px labelled fields too, for the same budget).
+# vanilla and with the DCT low-pass (cutoff 0.5), both at once (--jobs 2); a small StarDist trained on the
+# labelled simulated nuclei (the reference: it segments G(m) beside Otsu and is the "labelled B" baseline); then
+# for each model: the steganography measures, 100 synthetic pairs (G(m), F(G(m))) and the same StarDist trained
+# on them; every StarDist scored on held-out simulated nuclei and on stardist's real image; one table and two
+# figures. Every StarDist trains on 64 px patches (the pairs' size; the 96 px labelled fields too: one budget).
 # Run through `make demo-cyclegan`, which creates .venv and puts it first on PATH. Re-running reuses what is
 # done (the trainings resume; the measures are recomputed).
 set -euo pipefail
