@@ -26,7 +26,7 @@ layers), ``hr`` (``data.pipeline.hr_dataset`` on the demo data, 96 px, batch 4,
 augmented, a small conv net learning the identity), ``hr_val`` (the same with
 ``validation_data`` = the test split, 2 epochs), ``cls_val``
 (``data.pipeline.classification_dataset`` with validation, 2 epochs),
-``cyclegan`` (``cyclegan_dct.pipeline.make_dataset``: a ``from_generator``
+``cyclegan`` (``cyclegan_dct.pipeline.make_dataset``: a ``tf.numpy_function``
 pipeline over the numpy samplers, a reduced CycleGAN: 64 px, 2 blocks, 8 filters).
 Prints one line per fit and one JSON line per (case, variant) with the median and maximum.
 """
