@@ -124,8 +124,9 @@ def train_in_parallel(commands, jobs):
     CPU cores as TensorFlow intra-op threads, its output in its log file and logged behind ``[name]``;
     {name: seconds}.
 
-    Several small trainings at once use the cores better than one after the other: the 64 px stego step runs
-    at 0.13 s on 2 threads but 0.22 s on one, so two at once finish in 0.22 s per step pair instead of 0.27.
+    Small trainings do not use 2 threads fully and spend tens of seconds starting up: the demo's two 1200-step
+    stego trainings took 306-327 s at once on 2 cores against 183 + 215 s one after the other
+    (docs/measurements.md).
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
