@@ -126,12 +126,12 @@ def batches_as_dataset(iterator, n):
 
 
 @contextlib.contextmanager
-def _fit_verbosity(keras_model):
+def _stardist_fit(keras_model):
     """StarDist calls ``fit(iter(data), verbose=1)``: use our verbosity instead (one line per epoch when stdout is
     not a terminal), and feed its batches through :func:`batches_as_dataset`.
 
-    And ``shuffle=False``: its input is a Python iterator, for which Keras ignores
-    its default ``shuffle=True`` with a warning (StarDist's data class shuffles itself).
+    And ``shuffle=False``: Keras ignores its default ``shuffle=True`` for an iterator or a dataset, with a
+    warning (StarDist's data class shuffles itself).
     """
     from data.engine.loop import fit_verbosity
 
@@ -179,7 +179,7 @@ def train_stardist(images, labels, config, basedir, name="model"):
     )
     model = StarDist2D(conf, name=name, basedir=str(basedir))
     t0 = time.perf_counter()
-    with _fit_verbosity(model.keras_model):
+    with _stardist_fit(model.keras_model):
         model.train(Xt, Yt, validation_data=(Xv, Yv), augmenter=_augment, seed=config.seed)
     t1 = time.perf_counter()
     if config.optimize_thresholds:

@@ -85,10 +85,11 @@ def test_training_log_is_plain_when_stdout_is_not_a_terminal(tmp_path):
 
 @pytest.mark.slow
 def test_stardist_fit_uses_our_verbosity(capsys):
-    """StarDist calls fit(verbose=1); inside its training we make it one line per epoch off a terminal."""
+    """StarDist calls fit(iter(data), verbose=1); inside its training we feed the batches as a dataset and make
+    it one line per epoch off a terminal."""
     import keras
 
-    from data.stardist_training import _fit_verbosity
+    from data.stardist_training import _stardist_fit
 
     inp = keras.Input((2,))
     model = keras.Model(inp, keras.layers.Dense(1)(inp))
@@ -99,7 +100,7 @@ def test_stardist_fit_uses_our_verbosity(capsys):
         while True:
             yield x, x[:, :1]
 
-    with _fit_verbosity(model), warnings.catch_warnings(record=True) as caught:
+    with _stardist_fit(model), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(batches(), steps_per_epoch=4, epochs=2, verbose=1)
     out = capsys.readouterr().out
